@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * PF_KEY replay-state extensions: the part of af_key that knows nothing of
+ * PF_KEY sockets. See Documentation/networking/pfkey_replay.rst.
+ */
+#ifndef _NET_KEY_AF_KEY_REPLAY_H
+#define _NET_KEY_AF_KEY_REPLAY_H
+
+#include <linux/pfkeyv2.h>
+#include <linux/pfkey_replay.h>
+#include <net/xfrm.h>
+
+/* Slots parse_exthdrs() fills: the standard extensions and ours. */
+#define PFKEY_EXT_HDRS		SADB_X_REPLAY_EXT_MAX
+
+int pfkey_replay_verify_ext(const struct sadb_ext *ext);
+bool pfkey_replay_msg_has_ext(void * const *ext_hdrs);
+u8 pfkey_replay_cause(u32 aevent);
+
+struct sk_buff *pfkey_replay_append(struct sk_buff *skb,
+				    const struct xfrm_state *x, u8 cause);
+int pfkey_replay_apply(struct xfrm_state *x,
+		       const struct sadb_x_replay_state *state,
+		       const struct sadb_x_replay_thresh *thresh);
+
+#endif /* _NET_KEY_AF_KEY_REPLAY_H */
