@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the pfkey_replay selftest with the kselftest harness of
+# linux-source-6.1. Prints the directory holding pfkey_replay(.sh).
+. "$(dirname "$0")/lib.sh"
+
+src=$(pristine_tree)
+out=$CACHE/selftests
+mkdir -p "$out/net"
+cp "$src/tools/testing/selftests/kselftest_harness.h" \
+	"$src/tools/testing/selftests/kselftest.h" "$out/"
+cp "$REPO/tools/testing/selftests/net/pfkey_replay.c" \
+	"$REPO/tools/testing/selftests/net/pfkey_replay.sh" "$out/net/"
+gcc -O2 -Wall -Werror -I"$REPO/include/uapi" \
+	-o "$out/net/pfkey_replay" "$out/net/pfkey_replay.c" >&2
+echo "$out/net"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Turn patches/ into a git branch on top of linux-source-6.1 and a
+# git-format-patch series. Each patches/NAME is a commit: NAME.msg is its
+# message, NAME.diff its hunks to upstream files, NAME.files the files of
+# this repository it adds. The branch is also the patched tree the kernel
+# and KUnit builds use.
+# Usage: series.sh [OUTDIR]; prints the tree's path.
+. "$(dirname "$0")/lib.sh"
+
+out=${1:-}
+tree=$CACHE/tree
+series=$CACHE/series
+stamp=$(inputs_hash patches include net tools/testing/selftests Documentation)
+
+if [ ! -d "$tree/.git" ]; then
+	log "making a git tree of linux-source-6.1 (once)"
+	rm -rf "$tree"
+	cp -a "$(pristine_tree)" "$tree"
+	git -C "$tree" init -q
+	git -C "$tree" add -A
+	git -C "$tree" -c user.name=linux-source -c user.email=linux-source@debian \
+		commit -qm "linux-source-6.1 as shipped by Debian"
+	git -C "$tree" tag base
+fi
+
+if [ "$(cat "$series.stamp" 2>/dev/null)" != "$stamp" ]; then
+	log "applying patches/ to linux-source-6.1"
+	author=$(git -C "$REPO" log -1 --format='%an <%ae>' 2>/dev/null ||
+		echo 'pfkey-replay <pfkey-replay@localhost>')
+	git -C "$tree" checkout -q -f -B replay base
+	git -C "$tree" clean -qfdx -e '.git'
+	while read -r name; do
+		[ -n "$name" ] || continue
+		p=$REPO/patches/$name
+		if [ -f "$p.diff" ]; then
+			git -C "$tree" apply --index "$p.diff" ||
+				die "$name.diff does not apply"
+		fi
+		if [ -f "$p.files" ]; then
+			while read -r f; do
+				mkdir -p "$tree/$(dirname "$f")"
+				cp "$REPO/$f" "$tree/$f"
+				git -C "$tree" add "$f"
+			done <"$p.files"
+		fi
+		git -C "$tree" -c user.name="${author% <*}" \
+			-c user.email="$(echo "$author" | sed 's/.*<\(.*\)>/\1/')" \
+			commit -q -F "$p.msg" || die "$name: nothing to commit"
+	done <"$REPO/patches/series"
+	rm -rf "$series"
+	git -C "$tree" format-patch -q -M -o "$series" base..replay
+	echo "$stamp" >"$series.stamp"
+fi
+
+if [ -n "$out" ]; then
+	mkdir -p "$out"
+	cp "$series"/*.patch "$out/"
+fi
+echo "$tree"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot a kernel in QEMU (TCG) on the host's root filesystem, read-only over
+# 9p, run a script there and return its exit status. The script's files in
+# /run/results land in OUTDIR.
+# Usage: vm.sh KERNEL KVER|- OUTDIR SCRIPT [ARGS...]
+#   KVER names /lib/modules/KVER whose 9p/virtio/overlay modules the
+#   initramfs loads; "-" for a kernel that has them built in.
+. "$(dirname "$0")/lib.sh"
+
+kernel=$1 kver=$2 out=$3
+shift 3
+initrd=$CACHE/initramfs-$kver.cpio.gz
+
+build_initramfs() {
+	local root
+	root=$(mktemp -d)
+	mkdir -p "$root"/{bin,dev,proc,sys,newroot,lib/modules}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$HARNESS/initramfs-init" "$root/init"
+	chmod +x "$root/init"
+	: >"$root/modules.order"
+	if [ "$kver" != - ]; then
+		modprobe -S "$kver" --show-depends -a virtio_pci 9pnet_virtio 9p \
+			overlay | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' |
+		while read -r m; do
+			cp "$m" "$root/lib/modules/"
+			echo "/lib/modules/$(basename "$m")" >>"$root/modules.order"
+		done
+	fi
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
+	rm -rf "$root"
+}
+
+if [ ! -s "$initrd" ] || [ "$HARNESS/initramfs-init" -nt "$initrd" ]; then
+	build_initramfs
+fi
+
+mkdir -p "$out"
+rm -f "$out/rc"
+printf '%q ' "$@" >"$out/cmd"
+timeout --foreground 900 qemu-system-x86_64 -nographic -no-reboot \
+	-machine q35 -cpu max -smp 2 -m 2048 -nic none \
+	-kernel "$kernel" -initrd "$initrd" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest-run.sh" \
+	</dev/null >"$out/console.log" 2>&1 || true
+[ -s "$out/rc" ] || { tail -n 30 "$out/console.log" >&2; die "VM did not finish ($out/console.log)"; }
+exit "$(cat "$out/rc")"

@@ -1,0 +1,1077 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PF_KEY replay-state extensions, end to end: real ESP between two network
+ * namespaces, thresholds, notifications, set-replay and every refusal.
+ *
+ * Needs network namespaces ns1 and ns2 joined by a veth pair (10.0.0.1/24,
+ * fd00::1/64 in ns1; .2 and ::2 in ns2) and an empty ns3; pfkey_replay.sh
+ * makes them. iproute2 is the independent witness of every value.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <linux/ipsec.h>
+#include <linux/pfkeyv2.h>
+#include <linux/pfkey_replay.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+
+#define SPI_OUT		0x1001	/* ns1 -> ns2 */
+#define SPI_IN		0x2001	/* ns2 -> ns1 */
+#define UDP_PORT	9000
+#define ALIGN8(x)	(((x) + 7) & ~7UL)
+
+struct msg {
+	union {
+		struct sadb_msg hdr;
+		uint64_t words[1024];
+	};
+};
+
+static size_t msg_len(const struct msg *m)
+{
+	return m->hdr.sadb_msg_len * 8;
+}
+
+static void msg_init(struct msg *m, uint8_t type, uint8_t satype)
+{
+	memset(m, 0, sizeof(*m));
+	m->hdr.sadb_msg_version = PF_KEY_V2;
+	m->hdr.sadb_msg_type = type;
+	m->hdr.sadb_msg_satype = satype;
+	m->hdr.sadb_msg_len = sizeof(m->hdr) / 8;
+	m->hdr.sadb_msg_pid = getpid();
+}
+
+static void *msg_add(struct msg *m, uint16_t type, size_t size)
+{
+	struct sadb_ext *ext = (void *)((char *)m->words + msg_len(m));
+
+	size = ALIGN8(size);
+	memset(ext, 0, size);
+	ext->sadb_ext_len = size / 8;
+	ext->sadb_ext_type = type;
+	m->hdr.sadb_msg_len += size / 8;
+	return ext;
+}
+
+static const void *msg_ext(const struct msg *m, uint16_t type)
+{
+	size_t off = sizeof(m->hdr);
+
+	while (off + sizeof(struct sadb_ext) <= msg_len(m)) {
+		const struct sadb_ext *ext = (const void *)((char *)m->words + off);
+
+		if (!ext->sadb_ext_len)
+			return NULL;
+		if (ext->sadb_ext_type == type)
+			return ext;
+		off += ext->sadb_ext_len * 8;
+	}
+	return NULL;
+}
+
+static int msg_max_ext_type(const struct msg *m)
+{
+	size_t off = sizeof(m->hdr);
+	int max = 0;
+
+	while (off + sizeof(struct sadb_ext) <= msg_len(m)) {
+		const struct sadb_ext *ext = (const void *)((char *)m->words + off);
+
+		if (!ext->sadb_ext_len)
+			break;
+		if (ext->sadb_ext_type > max)
+			max = ext->sadb_ext_type;
+		off += ext->sadb_ext_len * 8;
+	}
+	return max;
+}
+
+static void msg_add_addr(struct msg *m, uint16_t type, int family,
+			 const char *ip)
+{
+	size_t salen = family == AF_INET ? sizeof(struct sockaddr_in) :
+					   sizeof(struct sockaddr_in6);
+	struct sadb_address *a = msg_add(m, type, sizeof(*a) + salen);
+
+	a->sadb_address_prefixlen = family == AF_INET ? 32 : 128;
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (void *)(a + 1);
+
+		sin->sin_family = AF_INET;
+		inet_pton(AF_INET, ip, &sin->sin_addr);
+	} else {
+		struct sockaddr_in6 *sin6 = (void *)(a + 1);
+
+		sin6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, ip, &sin6->sin6_addr);
+	}
+}
+
+static struct sadb_sa *msg_add_sa_id(struct msg *m, uint32_t spi, int family,
+				     const char *src, const char *dst)
+{
+	struct sadb_sa *sa = msg_add(m, SADB_EXT_SA, sizeof(*sa));
+
+	sa->sadb_sa_spi = htonl(spi);
+	msg_add_addr(m, SADB_EXT_ADDRESS_SRC, family, src);
+	msg_add_addr(m, SADB_EXT_ADDRESS_DST, family, dst);
+	return sa;
+}
+
+static struct sadb_x_replay_thresh *msg_add_thresh(struct msg *m,
+						   uint32_t packets,
+						   uint32_t msecs)
+{
+	struct sadb_x_replay_thresh *t;
+
+	t = msg_add(m, SADB_X_EXT_REPLAY_THRESH, sizeof(*t));
+	t->sadb_x_replay_thresh_packets = packets;
+	t->sadb_x_replay_thresh_msecs = msecs;
+	return t;
+}
+
+static struct sadb_x_replay_state *msg_add_state(struct msg *m, bool esn,
+						 uint64_t oseq, uint64_t seq,
+						 uint32_t window)
+{
+	struct sadb_x_replay_state *s;
+
+	s = msg_add(m, SADB_X_EXT_REPLAY_STATE,
+		    sizeof(*s) + (window + 63) / 64 * 8);
+	s->sadb_x_replay_state_flags = esn ? SADB_X_REPLAY_F_ESN : 0;
+	s->sadb_x_replay_state_oseq = oseq;
+	s->sadb_x_replay_state_seq = seq;
+	s->sadb_x_replay_state_window = window;
+	return s;
+}
+
+static int open_in_netns(const char *ns, int domain, int type, int proto)
+{
+	char path[64];
+	int self, target, fd, err;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	self = open("/proc/self/ns/net", O_RDONLY);
+	target = open(path, O_RDONLY);
+	if (self < 0 || target < 0 || setns(target, CLONE_NEWNET))
+		return -1;
+	fd = socket(domain, type, proto);
+	err = errno;
+	if (setns(self, CLONE_NEWNET))
+		abort();
+	close(self);
+	close(target);
+	errno = err;
+	return fd;
+}
+
+static int pfkey_open(const char *ns)
+{
+	return open_in_netns(ns, PF_KEY, SOCK_RAW, PF_KEY_V2);
+}
+
+/* 1: got one, 0: nothing within timeout_ms, <0: -errno. */
+static int pfkey_recv(int fd, struct msg *m, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	r = poll(&pfd, 1, timeout_ms);
+	if (r <= 0)
+		return r < 0 ? -errno : 0;
+	n = recv(fd, m->words, sizeof(m->words), 0);
+	if (n < 0)
+		return -errno;
+	if (n < (ssize_t)sizeof(m->hdr) || (size_t)n != msg_len(m))
+		return -EBADMSG;
+	return 1;
+}
+
+/* Send @req; return the errno of its reply (0 on success) or -1 on none. */
+static int pfkey_request(int fd, struct msg *req, struct msg *reply)
+{
+	static uint32_t seq;
+	struct msg scratch;
+	int r;
+
+	if (!reply)
+		reply = &scratch;
+	req->hdr.sadb_msg_seq = ++seq;
+	if (send(fd, req->words, msg_len(req), 0) < 0)
+		return errno;
+	for (;;) {
+		r = pfkey_recv(fd, reply, 3000);
+		if (r <= 0)
+			return -1;
+		if (reply->hdr.sadb_msg_seq == seq &&
+		    reply->hdr.sadb_msg_pid == (uint32_t)getpid() &&
+		    reply->hdr.sadb_msg_type == req->hdr.sadb_msg_type)
+			return reply->hdr.sadb_msg_errno;
+	}
+}
+
+static int pfkey_register_replay(int fd)
+{
+	struct msg m;
+
+	msg_init(&m, SADB_X_REPLAY_REGISTER, SADB_SATYPE_UNSPEC);
+	return pfkey_request(fd, &m, NULL);
+}
+
+/* Next replay notification about @spi, skipping others; NULL on timeout. */
+static const struct sadb_x_replay_state *
+next_notify(int fd, struct msg *m, uint32_t spi, int timeout_ms)
+{
+	const struct sadb_sa *sa;
+
+	while (pfkey_recv(fd, m, timeout_ms) == 1) {
+		if (m->hdr.sadb_msg_type != SADB_X_REPLAY_NOTIFY)
+			continue;
+		sa = msg_ext(m, SADB_EXT_SA);
+		if (sa && ntohl(sa->sadb_sa_spi) == spi)
+			return msg_ext(m, SADB_X_EXT_REPLAY_STATE);
+	}
+	return NULL;
+}
+
+static void drain(int fd)
+{
+	struct msg m;
+
+	while (pfkey_recv(fd, &m, 100) == 1)
+		;
+}
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* What iproute2 (netlink) says of an SA. */
+struct ip_view {
+	uint64_t oseq, seq;
+	unsigned int replay_window_errors;
+};
+
+static uint64_t scan_hex(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+}
+
+static int ip_view(const char *ns, const char *dst, uint32_t spi,
+		   struct ip_view *v)
+{
+	char cmd[256], text[8192];
+	const char *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "ip -n %s -s xfrm state get dst %s proto esp spi 0x%x", ns,
+		 dst, spi);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = 0;
+	if (pclose(f) || !n)
+		return -1;
+	/* The header line has a "seq" and a "replay-window" of its own. */
+	p = strstr(text, "anti-replay");
+	if (!p)
+		return -1;
+	v->oseq = scan_hex(p, " oseq 0x") | scan_hex(p, " oseq-hi 0x") << 32;
+	v->seq = scan_hex(p, " seq 0x") | scan_hex(p, " seq-hi 0x") << 32;
+	p = strstr(text, "stats:");
+	p = p ? strstr(p, "replay-window ") : NULL;
+	if (!p)
+		return -1;
+	v->replay_window_errors = strtoul(p + 14, NULL, 10);
+	return 0;
+}
+
+enum replay_mode { MODE_LEGACY, MODE_BMP, MODE_ESN };
+
+FIXTURE(sa) {
+	const char *a1, *a2;	/* ns1 and ns2 addresses */
+	int family;
+	uint32_t window;
+	bool esn;
+	int req1, req2;		/* registered, for requests */
+	int listen1, listen2, listen3;
+	int plain1;		/* never registered */
+	int tx, rx;
+};
+
+FIXTURE_VARIANT(sa) {
+	int family;
+	enum replay_mode mode;
+	bool gcm;
+};
+
+FIXTURE_VARIANT_ADD(sa, v4_legacy_cbc) { AF_INET, MODE_LEGACY, false };
+FIXTURE_VARIANT_ADD(sa, v4_bmp_gcm) { AF_INET, MODE_BMP, true };
+FIXTURE_VARIANT_ADD(sa, v4_esn_cbc) { AF_INET, MODE_ESN, false };
+FIXTURE_VARIANT_ADD(sa, v6_legacy_cbc) { AF_INET6, MODE_LEGACY, false };
+FIXTURE_VARIANT_ADD(sa, v6_bmp_cbc) { AF_INET6, MODE_BMP, false };
+FIXTURE_VARIANT_ADD(sa, v6_esn_gcm) { AF_INET6, MODE_ESN, true };
+
+static const char *const gcm_key = "0x00112233445566778899aabbccddeeff01020304";
+static const char *const cbc_key = "0x00112233445566778899aabbccddeeff";
+static const char *const hmac_key =
+	"0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/*
+ * SADB_ADD or SADB_UPDATE of an AES-CBC + HMAC-SHA256 SA, with thresholds if
+ * @packets or @msecs is set. Linux PF_KEY has no ids for AEADs: GCM SAs
+ * come from netlink (ip_add_sa()).
+ */
+static int pfkey_add_sa(int fd, uint8_t type, int family, uint32_t spi,
+			const char *src, const char *dst, uint32_t packets,
+			uint32_t msecs)
+{
+	struct sadb_x_sa2 *sa2;
+	struct sadb_key *key;
+	struct sadb_sa *sa;
+	struct msg m;
+	int i;
+
+	msg_init(&m, type, SADB_SATYPE_ESP);
+	sa = msg_add_sa_id(&m, spi, family, src, dst);
+	sa->sadb_sa_replay = 32;
+	sa->sadb_sa_state = SADB_SASTATE_MATURE;
+	sa->sadb_sa_encrypt = SADB_X_EALG_AESCBC;
+	sa->sadb_sa_auth = SADB_X_AALG_SHA2_256HMAC;
+	key = msg_add(&m, SADB_EXT_KEY_ENCRYPT, sizeof(*key) + 16);
+	key->sadb_key_bits = 128;
+	for (i = 0; i < 16; i++)
+		((uint8_t *)(key + 1))[i] = i;
+	key = msg_add(&m, SADB_EXT_KEY_AUTH, sizeof(*key) + 32);
+	key->sadb_key_bits = 256;
+	for (i = 0; i < 32; i++)
+		((uint8_t *)(key + 1))[i] = 0x40 + i;
+	sa2 = msg_add(&m, SADB_X_EXT_SA2, sizeof(*sa2));
+	sa2->sadb_x_sa2_mode = IPSEC_MODE_TRANSPORT;
+	if (packets || msecs)
+		msg_add_thresh(&m, packets, msecs);
+	return pfkey_request(fd, &m, NULL);
+}
+
+static int ip_add_sa(const char *ns, bool gcm, enum replay_mode mode,
+		     uint32_t spi, const char *src, const char *dst)
+{
+	char algo[256];
+
+	if (gcm)
+		snprintf(algo, sizeof(algo), "aead 'rfc4106(gcm(aes))' %s 128",
+			 gcm_key);
+	else
+		snprintf(algo, sizeof(algo),
+			 "enc 'cbc(aes)' %s auth-trunc 'hmac(sha256)' %s 128",
+			 cbc_key, hmac_key);
+	return sh("ip -n %s xfrm state add src %s dst %s proto esp spi 0x%x "
+		  "mode transport %s replay-window 128 %s", ns, src, dst, spi,
+		  algo, mode == MODE_ESN ? "flag esn" : "");
+}
+
+static int add_policies(const char *ns, const char *me, const char *peer)
+{
+	return sh("ip -n %s xfrm policy add src %s dst %s proto udp dir out "
+		  "tmpl src %s dst %s proto esp mode transport && "
+		  "ip -n %s xfrm policy add src %s dst %s proto udp dir in "
+		  "tmpl src %s dst %s proto esp mode transport",
+		  ns, me, peer, me, peer, ns, peer, me, peer, me);
+}
+
+FIXTURE_SETUP(sa)
+{
+	const char *ns[] = { "ns1", "ns2" };
+	union {
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr = {};
+	socklen_t alen;
+	int i;
+
+	self->family = variant->family;
+	self->a1 = self->family == AF_INET ? "10.0.0.1" : "fd00::1";
+	self->a2 = self->family == AF_INET ? "10.0.0.2" : "fd00::2";
+	self->esn = variant->mode == MODE_ESN;
+	self->window = variant->mode == MODE_LEGACY ? 32 : 128;
+
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, sh("ip -n %s xfrm state flush && "
+				"ip -n %s xfrm policy flush", ns[i], ns[i]));
+
+	self->req1 = pfkey_open("ns1");
+	self->req2 = pfkey_open("ns2");
+	self->listen1 = pfkey_open("ns1");
+	self->listen2 = pfkey_open("ns2");
+	self->listen3 = pfkey_open("ns3");
+	self->plain1 = pfkey_open("ns1");
+	ASSERT_LE(0, self->req1);
+	ASSERT_LE(0, self->req2);
+	ASSERT_LE(0, self->listen1);
+	ASSERT_LE(0, self->listen2);
+	ASSERT_LE(0, self->listen3);
+	ASSERT_LE(0, self->plain1);
+	ASSERT_EQ(0, pfkey_register_replay(self->req1));
+	ASSERT_EQ(0, pfkey_register_replay(self->req2));
+	ASSERT_EQ(0, pfkey_register_replay(self->listen1));
+	ASSERT_EQ(0, pfkey_register_replay(self->listen2));
+	ASSERT_EQ(0, pfkey_register_replay(self->listen3));
+
+	for (i = 0; i < 2; i++) {
+		int fd = i ? self->req2 : self->req1;
+
+		if (variant->mode == MODE_LEGACY) {
+			ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, self->family,
+						  SPI_OUT, self->a1, self->a2,
+						  0, 0));
+			ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, self->family,
+						  SPI_IN, self->a2, self->a1,
+						  0, 0));
+		} else {
+			ASSERT_EQ(0, ip_add_sa(ns[i], variant->gcm,
+					       variant->mode, SPI_OUT,
+					       self->a1, self->a2));
+			ASSERT_EQ(0, ip_add_sa(ns[i], variant->gcm,
+					       variant->mode, SPI_IN,
+					       self->a2, self->a1));
+		}
+	}
+	ASSERT_EQ(0, add_policies("ns1", self->a1, self->a2));
+	ASSERT_EQ(0, add_policies("ns2", self->a2, self->a1));
+
+	self->rx = open_in_netns("ns2", self->family, SOCK_DGRAM, 0);
+	self->tx = open_in_netns("ns1", self->family, SOCK_DGRAM, 0);
+	ASSERT_LE(0, self->rx);
+	ASSERT_LE(0, self->tx);
+	if (self->family == AF_INET) {
+		addr.v4.sin_family = AF_INET;
+		addr.v4.sin_port = htons(UDP_PORT);
+		inet_pton(AF_INET, self->a2, &addr.v4.sin_addr);
+		alen = sizeof(addr.v4);
+	} else {
+		addr.v6.sin6_family = AF_INET6;
+		addr.v6.sin6_port = htons(UDP_PORT);
+		inet_pton(AF_INET6, self->a2, &addr.v6.sin6_addr);
+		alen = sizeof(addr.v6);
+	}
+	ASSERT_EQ(0, bind(self->rx, (void *)&addr, alen));
+	ASSERT_EQ(0, connect(self->tx, (void *)&addr, alen));
+
+	/* Netlink SAs start with the sysctl thresholds; start from none. */
+	for (i = 0; i < 2; i++) {
+		struct msg m;
+		int fd = i ? self->req2 : self->req1;
+
+		msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);
+		msg_add_sa_id(&m, SPI_OUT, self->family, self->a1, self->a2);
+		msg_add_thresh(&m, 0, 0);
+		ASSERT_EQ(0, pfkey_request(fd, &m, NULL));
+		msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);
+		msg_add_sa_id(&m, SPI_IN, self->family, self->a2, self->a1);
+		msg_add_thresh(&m, 0, 0);
+		ASSERT_EQ(0, pfkey_request(fd, &m, NULL));
+	}
+	drain(self->listen1);
+	drain(self->listen2);
+	drain(self->listen3);
+}
+
+FIXTURE_TEARDOWN(sa)
+{
+	close(self->tx);
+	close(self->rx);
+	close(self->req1);
+	close(self->req2);
+	close(self->listen1);
+	close(self->listen2);
+	close(self->listen3);
+	close(self->plain1);
+	sh("ip -n ns1 xfrm state flush; ip -n ns2 xfrm state flush");
+}
+
+/* Returns how many went out: a 32-bit SA refuses to wrap (EOVERFLOW). */
+static int send_packets(int fd, int n)
+{
+	int i, sent = 0;
+
+	for (i = 0; i < n; i++)
+		sent += send(fd, "x", 1, 0) == 1;
+	return sent;
+}
+
+/* Wait until ns2 has accepted what ns1 sent: receive is asynchronous. */
+static void settle(const char *dst, uint64_t want_seq)
+{
+	struct ip_view v = {};
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (!ip_view("ns2", dst, SPI_OUT, &v) && v.seq >= want_seq)
+			return;
+		usleep(20000);
+	}
+}
+
+static int set_replay(int fd, const char *src, const char *dst, int family,
+		      uint32_t spi, const struct sadb_x_replay_state *state,
+		      const struct sadb_x_replay_thresh *thresh,
+		      struct msg *reply)
+{
+	struct msg m;
+
+	msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);
+	msg_add_sa_id(&m, spi, family, src, dst);
+	if (state)
+		memcpy(msg_add(&m, SADB_X_EXT_REPLAY_STATE,
+			       state->sadb_x_replay_state_len * 8),
+		       state, state->sadb_x_replay_state_len * 8);
+	if (thresh)
+		memcpy(msg_add(&m, SADB_X_EXT_REPLAY_THRESH, sizeof(*thresh)),
+		       thresh, sizeof(*thresh));
+	return pfkey_request(fd, &m, reply);
+}
+
+static int set_thresh(FIXTURE_DATA(sa) *self, int fd, uint32_t spi,
+		      uint32_t packets, uint32_t msecs)
+{
+	struct sadb_x_replay_thresh t = {
+		.sadb_x_replay_thresh_len = 2,
+		.sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH,
+		.sadb_x_replay_thresh_packets = packets,
+		.sadb_x_replay_thresh_msecs = msecs,
+	};
+	const char *src = spi == SPI_OUT ? self->a1 : self->a2;
+	const char *dst = spi == SPI_OUT ? self->a2 : self->a1;
+
+	return set_replay(fd, src, dst, self->family, spi, NULL, &t, NULL);
+}
+
+/* A replay state for SPI_OUT built on the SA's current one. */
+static struct sadb_x_replay_state *state_of(FIXTURE_DATA(sa) *self,
+					    struct msg *buf, uint64_t oseq,
+					    uint64_t seq)
+{
+	msg_init(buf, 0, 0);
+	return msg_add_state(buf, self->esn, oseq, seq, self->window);
+}
+
+TEST_F(sa, count_notifications_match_iproute2)
+{
+	const struct sadb_x_replay_state *st;
+	struct ip_view out, in;
+	struct msg m;
+
+	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 10, 0));
+	ASSERT_EQ(0, set_thresh(self, self->req2, SPI_OUT, 10, 0));
+	st = next_notify(self->listen1, &m, SPI_OUT, 1000);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(SADB_X_REPLAY_CAUSE_UPDATE, st->sadb_x_replay_state_cause);
+	drain(self->listen2);
+
+	send_packets(self->tx, 25);
+	settle(self->a2, 25);
+
+	st = next_notify(self->listen1, &m, SPI_OUT, 1000);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(SADB_X_REPLAY_CAUSE_COUNT, st->sadb_x_replay_state_cause);
+	EXPECT_EQ(10, st->sadb_x_replay_state_oseq);
+	st = next_notify(self->listen1, &m, SPI_OUT, 1000);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(20, st->sadb_x_replay_state_oseq);
+	EXPECT_EQ(NULL, next_notify(self->listen1, &m, SPI_OUT, 300));
+
+	st = next_notify(self->listen2, &m, SPI_OUT, 1000);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(SADB_X_REPLAY_CAUSE_COUNT, st->sadb_x_replay_state_cause);
+	EXPECT_EQ(10, st->sadb_x_replay_state_seq);
+	EXPECT_EQ(self->window, st->sadb_x_replay_state_window);
+	/* All of 1..10 arrived: the low ten bits of the canonical bitmap. */
+	EXPECT_EQ(0x3ff, st->sadb_x_replay_state_bitmap[0] & 0xffff);
+	st = next_notify(self->listen2, &m, SPI_OUT, 1000);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(20, st->sadb_x_replay_state_seq);
+
+	/* The final state agrees with netlink's view. */
+	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &out));
+	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &in));
+	EXPECT_EQ(25, out.oseq);
+	EXPECT_EQ(25, in.seq);
+
+	/* Other namespaces hear nothing. */
+	EXPECT_EQ(NULL, next_notify(self->listen3, &m, SPI_OUT, 200));
+}
+
+TEST_F(sa, timer_notifies_only_after_change)
+{
+	const struct sadb_x_replay_state *st;
+	struct msg m;
+
+	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 0, 200));
+	drain(self->listen1);
+
+	send_packets(self->tx, 3);
+	st = next_notify(self->listen1, &m, SPI_OUT, 1500);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(SADB_X_REPLAY_CAUSE_TIMER, st->sadb_x_replay_state_cause);
+	EXPECT_EQ(3, st->sadb_x_replay_state_oseq);
+
+	/* Idle: the timer finds nothing new and stays quiet... */
+	EXPECT_EQ(NULL, next_notify(self->listen1, &m, SPI_OUT, 700));
+
+	/* ...and the first packet after that is reported at once. */
+	send_packets(self->tx, 1);
+	st = next_notify(self->listen1, &m, SPI_OUT, 150);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(SADB_X_REPLAY_CAUSE_TIMER, st->sadb_x_replay_state_cause);
+	EXPECT_EQ(4, st->sadb_x_replay_state_oseq);
+
+	/* T = 0 stops the timer. */
+	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 0, 0));
+	drain(self->listen1);
+	send_packets(self->tx, 2);
+	EXPECT_EQ(NULL, next_notify(self->listen1, &m, SPI_OUT, 600));
+}
+
+TEST_F(sa, get_reports_thresholds_to_registered_only)
+{
+	const struct sadb_x_replay_thresh *t;
+	const struct sadb_x_replay_state *st;
+	struct msg req, reply;
+
+	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 7, 1000));
+	send_packets(self->tx, 5);
+
+	msg_init(&req, SADB_GET, SADB_SATYPE_ESP);
+	msg_add_sa_id(&req, SPI_OUT, self->family, self->a1, self->a2);
+	ASSERT_EQ(0, pfkey_request(self->req1, &req, &reply));
+	t = msg_ext(&reply, SADB_X_EXT_REPLAY_THRESH);
+	st = msg_ext(&reply, SADB_X_EXT_REPLAY_STATE);
+	ASSERT_NE(NULL, t);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(7, t->sadb_x_replay_thresh_packets);
+	EXPECT_EQ(1000, t->sadb_x_replay_thresh_msecs);
+	EXPECT_EQ(5, st->sadb_x_replay_state_oseq);
+	EXPECT_EQ(self->esn ? SADB_X_REPLAY_F_ESN : 0,
+		  st->sadb_x_replay_state_flags);
+
+	/* A socket that did not register sees the message of old. */
+	msg_init(&req, SADB_GET, SADB_SATYPE_ESP);
+	msg_add_sa_id(&req, SPI_OUT, self->family, self->a1, self->a2);
+	ASSERT_EQ(0, pfkey_request(self->plain1, &req, &reply));
+	EXPECT_GE(SADB_EXT_MAX, msg_max_ext_type(&reply));
+}
+
+TEST_F(sa, dump_reports_state_to_registered_only)
+{
+	struct msg req, reply;
+	int seen = 0, r;
+
+	msg_init(&req, SADB_DUMP, SADB_SATYPE_ESP);
+	ASSERT_EQ(0, send(self->req1, req.words, msg_len(&req), 0) < 0);
+	while ((r = pfkey_recv(self->req1, &reply, 1000)) == 1) {
+		if (reply.hdr.sadb_msg_type != SADB_DUMP)
+			continue;
+		EXPECT_NE(NULL, msg_ext(&reply, SADB_X_EXT_REPLAY_STATE));
+		seen++;
+		if (reply.hdr.sadb_msg_seq == 0)
+			break;
+	}
+	EXPECT_EQ(2, seen);
+
+	seen = 0;
+	ASSERT_EQ(0, send(self->plain1, req.words, msg_len(&req), 0) < 0);
+	while ((r = pfkey_recv(self->plain1, &reply, 1000)) == 1) {
+		if (reply.hdr.sadb_msg_type != SADB_DUMP)
+			continue;
+		EXPECT_GE(SADB_EXT_MAX, msg_max_ext_type(&reply));
+		seen++;
+		if (reply.hdr.sadb_msg_seq == 0)
+			break;
+	}
+	EXPECT_EQ(2, seen);
+}
+
+TEST_F(sa, set_outbound_moves_next_packet)
+{
+	const struct sadb_x_replay_state *st;
+	struct msg buf, reply;
+	struct ip_view out, in;
+	uint64_t target = 5000;
+
+	send_packets(self->tx, 3);
+	settle(self->a2, 3);
+	ASSERT_EQ(0, set_replay(self->req1, self->a1, self->a2, self->family,
+				SPI_OUT, state_of(self, &buf, target, 0), NULL,
+				&reply));
+	st = msg_ext(&reply, SADB_X_EXT_REPLAY_STATE);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(target, st->sadb_x_replay_state_oseq);
+	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &out));
+	EXPECT_EQ(target, out.oseq);
+
+	send_packets(self->tx, 1);
+	settle(self->a2, target + 1);
+	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &in));
+	EXPECT_EQ(target + 1, in.seq);
+	EXPECT_EQ(0, in.replay_window_errors);
+}
+
+TEST_F(sa, set_inbound_refuses_old_packets)
+{
+	struct ip_view before, after;
+	struct sadb_x_replay_state *st;
+	struct msg buf;
+	uint64_t top = self->window + 10;
+
+	send_packets(self->tx, 2);
+	settle(self->a2, 2);
+
+	/* The standby learnt that the peer already sent up to "top". */
+	st = state_of(self, &buf, 0, top);
+	st->sadb_x_replay_state_bitmap[0] = 1;
+	ASSERT_EQ(0, set_replay(self->req2, self->a1, self->a2, self->family,
+				SPI_OUT, st, NULL, NULL));
+	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &before));
+	EXPECT_EQ(top, before.seq);
+
+	/* Sequence number 3 is now behind the window: dropped. */
+	send_packets(self->tx, 1);
+	usleep(200000);
+	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &after));
+	EXPECT_EQ(top, after.seq);
+	EXPECT_EQ(before.replay_window_errors + 1, after.replay_window_errors);
+
+	/* The sender jumps past it, and traffic flows again. */
+	ASSERT_EQ(0, set_replay(self->req1, self->a1, self->a2, self->family,
+				SPI_OUT, state_of(self, &buf, top, 0), NULL,
+				NULL));
+	send_packets(self->tx, 1);
+	settle(self->a2, top + 1);
+	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &after));
+	EXPECT_EQ(top + 1, after.seq);
+}
+
+TEST_F(sa, set_merges_inbound_bitmap)
+{
+	const struct sadb_x_replay_state *got;
+	struct sadb_x_replay_state *st;
+	struct msg buf, reply;
+
+	send_packets(self->tx, 4);
+	settle(self->a2, 4);
+
+	/* Move the top from 4 to 6 and claim only 6: 1..4 must stay set. */
+	st = state_of(self, &buf, 0, 6);
+	st->sadb_x_replay_state_bitmap[0] = 1;
+	ASSERT_EQ(0, set_replay(self->req2, self->a1, self->a2, self->family,
+				SPI_OUT, st, NULL, &reply));
+	got = msg_ext(&reply, SADB_X_EXT_REPLAY_STATE);
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ(6, got->sadb_x_replay_state_seq);
+	EXPECT_EQ(0x3d, got->sadb_x_replay_state_bitmap[0]);
+}
+
+TEST_F(sa, rewind_refused_and_nothing_changes)
+{
+	struct ip_view before, after;
+	struct msg buf;
+
+	send_packets(self->tx, 5);
+	settle(self->a2, 5);
+	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &before));
+
+	EXPECT_EQ(ERANGE, set_replay(self->req1, self->a1, self->a2,
+				     self->family, SPI_OUT,
+				     state_of(self, &buf, 4, 0), NULL, NULL));
+	EXPECT_EQ(ERANGE, set_replay(self->req2, self->a1, self->a2,
+				     self->family, SPI_OUT,
+				     state_of(self, &buf, 0, 4), NULL, NULL));
+	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &after));
+	EXPECT_EQ(before.oseq, after.oseq);
+	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &after));
+	EXPECT_EQ(5, after.seq);
+}
+
+TEST_F(sa, malformed_set_replay_refused)
+{
+	struct sadb_x_replay_state *st;
+	struct sadb_x_replay_thresh *t;
+	struct ip_view before, after;
+	struct msg m, buf;
+
+	send_packets(self->tx, 3);
+	settle(self->a2, 3);
+	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &before));
+
+#define SET_EXPECT(err, build) do {					\
+		msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);	\
+		msg_add_sa_id(&m, SPI_OUT, self->family, self->a1,	\
+			      self->a2);				\
+		build;							\
+		EXPECT_EQ(err, pfkey_request(self->req1, &m, NULL));	\
+	} while (0)
+
+	/* No extension to apply. */
+	SET_EXPECT(EINVAL, (void)0);
+	/* Unknown SA. */
+	SET_EXPECT(ESRCH, ({
+		((struct sadb_sa *)msg_ext(&m, SADB_EXT_SA))->sadb_sa_spi =
+			htonl(0xdead);
+		msg_add_thresh(&m, 1, 1); }));
+	/* Window that is not the SA's. */
+	SET_EXPECT(EINVAL, msg_add_state(&m, self->esn, 100, 0,
+					 self->window * 2));
+	/* ESN state on a non-ESN SA, and the reverse. */
+	SET_EXPECT(EINVAL, msg_add_state(&m, !self->esn, 100, 0,
+					 self->window));
+	/* 64-bit numbers without ESN. */
+	SET_EXPECT(EINVAL, msg_add_state(&m, false, 1ULL << 32, 0,
+					 self->window));
+	/* Reserved fields, cause, unknown flags. */
+	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->esn, 100, 0,
+						 self->window);
+			      st->sadb_x_replay_state_reserved2 = 1; }));
+	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->esn, 100, 0,
+						 self->window);
+			      st->sadb_x_replay_state_cause = 1; }));
+	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->esn, 100, 0,
+						 self->window);
+			      st->sadb_x_replay_state_flags |= 0x80; }));
+	SET_EXPECT(EINVAL, ({ t = msg_add_thresh(&m, 1, 1);
+			      t->sadb_x_replay_thresh_reserved = 1; }));
+	/* Duplicated extensions. */
+	SET_EXPECT(EINVAL, ({ msg_add_thresh(&m, 1, 1);
+			      msg_add_thresh(&m, 2, 2); }));
+	SET_EXPECT(EINVAL, ({ msg_add_state(&m, self->esn, 100, 0,
+					    self->window);
+			      msg_add_state(&m, self->esn, 100, 0,
+					    self->window); }));
+	/* Too short, and longer than the window says. */
+	SET_EXPECT(EINVAL, ({ t = msg_add(&m, SADB_X_EXT_REPLAY_THRESH, 8); }));
+	SET_EXPECT(EINVAL, ({ t = msg_add(&m, SADB_X_EXT_REPLAY_THRESH, 24); }));
+	SET_EXPECT(EINVAL, ({ st = msg_add(&m, SADB_X_EXT_REPLAY_STATE, 24); }));
+	SET_EXPECT(EINVAL, ({
+		st = msg_add(&m, SADB_X_EXT_REPLAY_STATE,
+			     sizeof(*st) + (self->window + 63) / 64 * 8 + 8);
+		st->sadb_x_replay_state_window = self->window; }));
+	/* Bitmap bits past the window. */
+	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->esn, 100, 0, 20);
+			      st->sadb_x_replay_state_bitmap[0] = 1 << 20; }));
+	/* Larger than any window the kernel allows. */
+	SET_EXPECT(EINVAL, msg_add_state(&m, self->esn, 100, 0,
+					 SADB_X_REPLAY_WINDOW_MAX + 32));
+	/* A valid extension next to a bad one changes nothing either. */
+	SET_EXPECT(EINVAL, ({ msg_add_thresh(&m, 3, 3);
+			      msg_add_state(&m, self->esn, 100, 0,
+					    self->window + 32); }));
+#undef SET_EXPECT
+
+	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &after));
+	EXPECT_EQ(before.oseq, after.oseq);
+	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &after));
+	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
+	msg_add_sa_id(&m, SPI_OUT, self->family, self->a1, self->a2);
+	ASSERT_EQ(0, pfkey_request(self->req1, &m, &buf));
+	t = (void *)msg_ext(&buf, SADB_X_EXT_REPLAY_THRESH);
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(0, t->sadb_x_replay_thresh_packets);
+}
+
+TEST_F(sa, counters_at_2_to_the_32)
+{
+	const struct sadb_x_replay_state *st;
+	uint64_t start = 0xfffffff0ULL;
+	struct ip_view out, in;
+	struct msg buf, m;
+	uint64_t last;
+
+	ASSERT_EQ(0, set_replay(self->req1, self->a1, self->a2, self->family,
+				SPI_OUT, state_of(self, &buf, start, 0), NULL,
+				NULL));
+	/* The receiver learns where the sender is, as a standby would. */
+	ASSERT_EQ(0, set_replay(self->req2, self->a1, self->a2, self->family,
+				SPI_OUT, state_of(self, &buf, 0, start), NULL,
+				NULL));
+	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 10, 0));
+	drain(self->listen1);
+
+	/* ESN crosses into the high word; 32-bit SAs stop at 0xffffffff. */
+	last = self->esn ? start + 26 : 0xffffffffULL;
+	EXPECT_EQ(last - start, send_packets(self->tx, 26));
+
+	st = next_notify(self->listen1, &m, SPI_OUT, 1000);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(start + 10, st->sadb_x_replay_state_oseq);
+	st = next_notify(self->listen1, &m, SPI_OUT, self->esn ? 1000 : 300);
+	if (self->esn) {
+		ASSERT_NE(NULL, st);
+		EXPECT_EQ(start + 20, st->sadb_x_replay_state_oseq);
+	} else {
+		EXPECT_EQ(NULL, st);
+	}
+
+	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &out));
+	EXPECT_EQ(last, out.oseq);
+	settle(self->a2, last);
+	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &in));
+	EXPECT_EQ(last, in.seq);
+	EXPECT_EQ(0, in.replay_window_errors);
+}
+
+TEST_F(sa, promiscuous_legacy_socket_sees_nothing_new)
+{
+	struct msg m, got;
+	int promisc;
+
+	promisc = pfkey_open("ns1");
+	ASSERT_LE(0, promisc);
+	msg_init(&m, SADB_X_PROMISC, 1);
+	ASSERT_EQ(0, send(promisc, m.words, msg_len(&m), 0) < 0);
+	drain(promisc);
+
+	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 1, 0));
+	send_packets(self->tx, 3);
+	usleep(200000);
+	while (pfkey_recv(promisc, &got, 200) == 1) {
+		EXPECT_GE(SADB_MAX, got.hdr.sadb_msg_type);
+		EXPECT_GE(SADB_EXT_MAX, msg_max_ext_type(&got));
+	}
+	close(promisc);
+}
+
+TEST_F(sa, delete_with_timer_pending)
+{
+	struct msg m;
+
+	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 0, 50));
+	send_packets(self->tx, 2);
+	ASSERT_EQ(0, sh("ip -n ns1 xfrm state delete dst %s proto esp spi 0x%x",
+			self->a2, SPI_OUT));
+	usleep(200000);
+	drain(self->listen1);
+	EXPECT_EQ(NULL, next_notify(self->listen1, &m, SPI_OUT, 300));
+}
+
+TEST(register_rules)
+{
+	struct msg m;
+	int fd;
+
+	fd = pfkey_open("ns3");
+	ASSERT_LE(0, fd);
+	msg_init(&m, SADB_X_REPLAY_REGISTER, SADB_SATYPE_ESP);
+	EXPECT_EQ(EINVAL, pfkey_request(fd, &m, NULL));
+	msg_init(&m, SADB_X_REPLAY_REGISTER, SADB_SATYPE_UNSPEC);
+	msg_add_thresh(&m, 1, 1);
+	EXPECT_EQ(EINVAL, pfkey_request(fd, &m, NULL));
+	EXPECT_EQ(0, pfkey_register_replay(fd));
+	EXPECT_EQ(EEXIST, pfkey_register_replay(fd));
+	close(fd);
+}
+
+TEST(thresholds_at_add_and_update)
+{
+	const struct sadb_x_replay_thresh *t;
+	struct msg m, reply;
+	int fd;
+
+	fd = pfkey_open("ns3");
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pfkey_register_replay(fd));
+	sh("ip -n ns3 xfrm state flush");
+	ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, AF_INET, 0x3001, "10.9.0.1",
+				  "10.9.0.2", 5, 2000));
+	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
+	msg_add_sa_id(&m, 0x3001, AF_INET, "10.9.0.1", "10.9.0.2");
+	ASSERT_EQ(0, pfkey_request(fd, &m, &reply));
+	t = msg_ext(&reply, SADB_X_EXT_REPLAY_THRESH);
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(5, t->sadb_x_replay_thresh_packets);
+	EXPECT_EQ(2000, t->sadb_x_replay_thresh_msecs);
+
+	/* SADB_UPDATE of a live SA carries new thresholds over. */
+	ASSERT_EQ(0, pfkey_add_sa(fd, SADB_UPDATE, AF_INET, 0x3001,
+				  "10.9.0.1", "10.9.0.2", 64, 1000));
+
+	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
+	msg_add_sa_id(&m, 0x3001, AF_INET, "10.9.0.1", "10.9.0.2");
+	ASSERT_EQ(0, pfkey_request(fd, &m, &reply));
+	t = msg_ext(&reply, SADB_X_EXT_REPLAY_THRESH);
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(64, t->sadb_x_replay_thresh_packets);
+	EXPECT_EQ(1000, t->sadb_x_replay_thresh_msecs);
+
+	/* T is rounded up to the tick, never down to 0. */
+	msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);
+	msg_add_sa_id(&m, 0x3001, AF_INET, "10.9.0.1", "10.9.0.2");
+	msg_add_thresh(&m, 64, 1);
+	ASSERT_EQ(0, pfkey_request(fd, &m, &reply));
+	t = msg_ext(&reply, SADB_X_EXT_REPLAY_THRESH);
+	ASSERT_NE(NULL, t);
+	EXPECT_LE(1, t->sadb_x_replay_thresh_msecs);
+	EXPECT_GE(10, t->sadb_x_replay_thresh_msecs);
+	sh("ip -n ns3 xfrm state flush");
+	close(fd);
+}
+
+static int drop_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[0].effective &= ~(1U << CAP_NET_ADMIN);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+TEST(eperm_without_cap_net_admin)
+{
+	struct msg m;
+	int fd;
+
+	fd = pfkey_open("ns3");
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, drop_net_admin());
+	EXPECT_GT(0, pfkey_open("ns3"));
+	EXPECT_EQ(EPERM, pfkey_register_replay(fd));
+	msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);
+	msg_add_sa_id(&m, 0x3001, AF_INET, "10.9.0.1", "10.9.0.2");
+	msg_add_thresh(&m, 1, 1);
+	EXPECT_EQ(EPERM, pfkey_request(fd, &m, NULL));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
