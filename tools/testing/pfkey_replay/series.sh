@@ -18,7 +18,7 @@ if [ ! -d "$tree/.git" ]; then
 	rm -rf "$tree"
 	cp -a "$(pristine_tree)" "$tree"
 	git -C "$tree" init -q
-	git -C "$tree" add -A
+	git -C "$tree" add -A -f
 	git -C "$tree" -c user.name=linux-source -c user.email=linux-source@debian \
 		commit -qm "linux-source-6.1 as shipped by Debian"
 	git -C "$tree" tag base
@@ -41,7 +41,7 @@ if [ "$(cat "$series.stamp" 2>/dev/null)" != "$stamp" ]; then
 			while read -r f; do
 				mkdir -p "$tree/$(dirname "$f")"
 				cp "$REPO/$f" "$tree/$f"
-				git -C "$tree" add "$f"
+				git -C "$tree" add -f "$f"
 			done <"$p.files"
 		fi
 		git -C "$tree" -c user.name="${author% <*}" \

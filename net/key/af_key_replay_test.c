@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * KUnit tests of the PF_KEY replay-state extension: the notification
+ * thresholds as the replay paths apply them, the validation of the new
+ * extensions (directly and through a real PF_KEY socket), and the rules of
+ * set-replay.
+ */
+
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/net.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+
+#include "af_key_replay.h"
+
+#define WORDS(bytes)	((bytes) / sizeof(u64))
+
+static const struct xfrm_type replay_test_type = {
+	.flags = XFRM_TYPE_REPLAY_PROT,
+};
+
+struct replay_test {
+	struct socket *sock;	/* registered PF_KEY socket in init_net */
+	struct xfrm_state *x;
+};
+
+static int pfkey_send(struct socket *sock, const void *msg)
+{
+	const struct sadb_msg *hdr = msg;
+	struct kvec vec = {
+		.iov_base = (void *)msg,
+		.iov_len = hdr->sadb_msg_len * sizeof(u64),
+	};
+	struct msghdr mh = {};
+
+	return kernel_sendmsg(sock, &mh, &vec, 1, vec.iov_len);
+}
+
+/* Next message on @sock, or NULL when there is none. Caller kfree()s. */
+static struct sadb_msg *pfkey_next(struct socket *sock)
+{
+	struct msghdr mh = { .msg_flags = MSG_DONTWAIT };
+	struct kvec vec;
+	void *buf;
+	int n;
+
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return NULL;
+	vec.iov_base = buf;
+	vec.iov_len = PAGE_SIZE;
+	n = kernel_recvmsg(sock, &mh, &vec, 1, PAGE_SIZE, MSG_DONTWAIT);
+	if (n < (int)sizeof(struct sadb_msg)) {
+		kfree(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int pfkey_roundtrip(struct socket *sock, void *msg)
+{
+	struct sadb_msg *hdr = msg, *reply;
+	int err = -ETIMEDOUT;
+
+	hdr->sadb_msg_version = PF_KEY_V2;
+	hdr->sadb_msg_seq = 4242;
+	if (pfkey_send(sock, msg) < 0)
+		return -EIO;
+	while ((reply = pfkey_next(sock))) {
+		bool mine = reply->sadb_msg_seq == 4242 &&
+			    reply->sadb_msg_type == hdr->sadb_msg_type;
+
+		if (mine)
+			err = -reply->sadb_msg_errno;
+		kfree(reply);
+		if (mine)
+			break;
+	}
+	return err;
+}
+
+static const void *find_ext(const struct sadb_msg *hdr, u16 type)
+{
+	const u8 *p = (const u8 *)(hdr + 1);
+	const u8 *end = (const u8 *)hdr + hdr->sadb_msg_len * sizeof(u64);
+
+	while (p + sizeof(struct sadb_ext) <= end) {
+		const struct sadb_ext *ext = (const void *)p;
+
+		if (!ext->sadb_ext_len)
+			break;
+		if (ext->sadb_ext_type == type)
+			return ext;
+		p += ext->sadb_ext_len * sizeof(u64);
+	}
+	return NULL;
+}
+
+/* Replay notifications waiting on the socket: count, and the last one. */
+static int take_notifications(struct replay_test *t,
+			      struct sadb_x_replay_state *last)
+{
+	struct sadb_msg *msg;
+	int n = 0;
+
+	while ((msg = pfkey_next(t->sock))) {
+		const struct sadb_x_replay_state *st;
+
+		st = find_ext(msg, SADB_X_EXT_REPLAY_STATE);
+		if (msg->sadb_msg_type == SADB_X_REPLAY_NOTIFY && st) {
+			memcpy(last, st, sizeof(*last));
+			n++;
+		}
+		kfree(msg);
+	}
+	return n;
+}
+
+static struct xfrm_state *test_state(struct kunit *test,
+				     enum xfrm_replay_mode mode, u32 window)
+{
+	struct xfrm_state *x = xfrm_state_alloc(&init_net);
+	size_t len;
+
+	KUNIT_ASSERT_NOT_NULL(test, x);
+	x->id.proto = IPPROTO_ESP;
+	x->id.spi = htonl(0x4242);
+	x->props.family = AF_INET;
+	x->props.mode = XFRM_MODE_TRANSPORT;
+	x->type = &replay_test_type;
+	x->repl_mode = mode;
+	x->km.state = XFRM_STATE_VALID;
+	if (mode == XFRM_REPLAY_MODE_LEGACY) {
+		x->props.replay_window = window;
+		return x;
+	}
+	len = sizeof(*x->replay_esn) + DIV_ROUND_UP(window, 32) * sizeof(u32);
+	x->replay_esn = kzalloc(len, GFP_KERNEL);
+	x->preplay_esn = kzalloc(len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, x->replay_esn);
+	KUNIT_ASSERT_NOT_NULL(test, x->preplay_esn);
+	x->replay_esn->bmp_len = DIV_ROUND_UP(window, 32);
+	x->replay_esn->replay_window = window;
+	x->preplay_esn->bmp_len = x->replay_esn->bmp_len;
+	x->preplay_esn->replay_window = window;
+	if (mode == XFRM_REPLAY_MODE_ESN)
+		x->props.flags |= XFRM_STATE_ESN;
+	return x;
+}
+
+static void put_state(struct xfrm_state *x)
+{
+	del_timer_sync(&x->rtimer);
+	x->type = NULL;		/* replay_test_type has nothing to destroy */
+	x->km.state = XFRM_STATE_DEAD;
+	xfrm_state_put(x);
+}
+
+static int replay_test_init(struct kunit *test)
+{
+	struct sadb_msg reg = {
+		.sadb_msg_type = SADB_X_REPLAY_REGISTER,
+		.sadb_msg_len = WORDS(sizeof(reg)),
+	};
+	struct replay_test *t;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_ASSERT_EQ(test, 0, sock_create_kern(&init_net, PF_KEY, SOCK_RAW,
+						  PF_KEY_V2, &t->sock));
+	KUNIT_ASSERT_EQ(test, 0, pfkey_roundtrip(t->sock, &reg));
+	test->priv = t;
+	return 0;
+}
+
+static void replay_test_exit(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+
+	if (t->x)
+		put_state(t->x);
+	sock_release(t->sock);
+}
+
+static void set_thresh(struct kunit *test, struct xfrm_state *x, u32 packets,
+		       u32 msecs)
+{
+	struct sadb_x_replay_thresh th = {
+		.sadb_x_replay_thresh_len = WORDS(sizeof(th)),
+		.sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH,
+		.sadb_x_replay_thresh_packets = packets,
+		.sadb_x_replay_thresh_msecs = msecs,
+	};
+
+	KUNIT_ASSERT_EQ(test, 0, pfkey_replay_apply(x, NULL, &th));
+}
+
+static void advance(struct xfrm_state *x, u32 seq)
+{
+	spin_lock_bh(&x->lock);
+	xfrm_replay_advance(x, htonl(seq));
+	spin_unlock_bh(&x->lock);
+}
+
+static int overflow(struct xfrm_state *x)
+{
+	struct sk_buff *skb = alloc_skb(0, GFP_KERNEL);
+	int err;
+
+	if (!skb)
+		return -ENOMEM;
+	spin_lock_bh(&x->lock);
+	err = xfrm_replay_overflow(x, skb);
+	spin_unlock_bh(&x->lock);
+	kfree_skb(skb);
+	return err;
+}
+
+static void count_threshold_inbound(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state st;
+	u32 seq;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_LEGACY, 32);
+	set_thresh(test, t->x, 5, 0);
+	take_notifications(t, &st);
+
+	for (seq = 1; seq <= 4; seq++)
+		advance(t->x, seq);
+	KUNIT_EXPECT_EQ(test, 0, take_notifications(t, &st));
+	advance(t->x, 5);
+	KUNIT_ASSERT_EQ(test, 1, take_notifications(t, &st));
+	KUNIT_EXPECT_EQ(test, SADB_X_REPLAY_CAUSE_COUNT,
+			st.sadb_x_replay_state_cause);
+	KUNIT_EXPECT_EQ(test, 5ULL, st.sadb_x_replay_state_seq);
+	for (seq = 6; seq <= 10; seq++)
+		advance(t->x, seq);
+	KUNIT_ASSERT_EQ(test, 1, take_notifications(t, &st));
+	KUNIT_EXPECT_EQ(test, 10ULL, st.sadb_x_replay_state_seq);
+}
+
+static void count_threshold_outbound(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state st;
+	int i;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_BMP, 128);
+	set_thresh(test, t->x, 3, 0);
+	take_notifications(t, &st);
+
+	for (i = 0; i < 7; i++)
+		KUNIT_ASSERT_EQ(test, 0, overflow(t->x));
+	KUNIT_ASSERT_EQ(test, 2, take_notifications(t, &st));
+	KUNIT_EXPECT_EQ(test, 6ULL, st.sadb_x_replay_state_oseq);
+}
+
+static void no_threshold_no_notification(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state st;
+	u32 seq;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_LEGACY, 32);
+	for (seq = 1; seq <= 100; seq++)
+		advance(t->x, seq);
+	KUNIT_EXPECT_EQ(test, 0, take_notifications(t, &st));
+}
+
+static void timer_then_idle_then_packet(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state st;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_LEGACY, 32);
+	set_thresh(test, t->x, 0, 20);
+	KUNIT_EXPECT_TRUE(test, timer_pending(&t->x->rtimer));
+	take_notifications(t, &st);
+
+	advance(t->x, 1);
+	KUNIT_EXPECT_EQ(test, 0, take_notifications(t, &st));
+	msleep(100);
+	KUNIT_ASSERT_EQ(test, 1, take_notifications(t, &st));
+	KUNIT_EXPECT_EQ(test, SADB_X_REPLAY_CAUSE_TIMER,
+			st.sadb_x_replay_state_cause);
+	KUNIT_EXPECT_EQ(test, 1ULL, st.sadb_x_replay_state_seq);
+
+	/* Nothing changed: the timer stays quiet and stops... */
+	msleep(100);
+	KUNIT_EXPECT_EQ(test, 0, take_notifications(t, &st));
+	KUNIT_EXPECT_FALSE(test, timer_pending(&t->x->rtimer));
+
+	/* ...and the next packet is reported at once, re-arming it. */
+	advance(t->x, 2);
+	KUNIT_ASSERT_EQ(test, 1, take_notifications(t, &st));
+	KUNIT_EXPECT_EQ(test, 2ULL, st.sadb_x_replay_state_seq);
+	KUNIT_EXPECT_TRUE(test, timer_pending(&t->x->rtimer));
+
+	/* T = 0 disarms. */
+	set_thresh(test, t->x, 0, 0);
+	KUNIT_EXPECT_FALSE(test, timer_pending(&t->x->rtimer));
+}
+
+static void esn_high_word_crossing(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state st;
+	int i;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_ESN, 128);
+	t->x->replay_esn->oseq = 0xfffffffe;
+	t->x->preplay_esn->oseq = 0xfffffffe;
+	set_thresh(test, t->x, 3, 0);
+	take_notifications(t, &st);
+
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, 0, overflow(t->x));
+	KUNIT_ASSERT_EQ(test, 1, take_notifications(t, &st));
+	KUNIT_EXPECT_EQ(test, 0x100000001ULL, st.sadb_x_replay_state_oseq);
+	KUNIT_EXPECT_EQ(test, SADB_X_REPLAY_F_ESN,
+			st.sadb_x_replay_state_flags);
+}
+
+static void legacy_stops_at_32_bits(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state st;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_LEGACY, 32);
+	t->x->replay.oseq = 0xfffffffe;
+	t->x->preplay.oseq = 0xfffffffe;
+	set_thresh(test, t->x, 2, 0);
+	take_notifications(t, &st);
+
+	KUNIT_EXPECT_EQ(test, 0, overflow(t->x));
+	KUNIT_EXPECT_EQ(test, -EOVERFLOW, overflow(t->x));
+	KUNIT_EXPECT_EQ(test, 0xffffffffU, t->x->replay.oseq);
+	KUNIT_EXPECT_EQ(test, 0, take_notifications(t, &st));
+}
+
+/* A zeroed replay-state extension for @window, with @extra bytes more. */
+static struct sadb_x_replay_state *state_ext(struct kunit *test, u32 window,
+					     size_t extra)
+{
+	size_t len = sizeof(struct sadb_x_replay_state) +
+		     DIV_ROUND_UP(window, 64) * sizeof(u64) + extra;
+	struct sadb_x_replay_state *st = kunit_kzalloc(test, len, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	st->sadb_x_replay_state_len = WORDS(len);
+	st->sadb_x_replay_state_exttype = SADB_X_EXT_REPLAY_STATE;
+	st->sadb_x_replay_state_window = window;
+	return st;
+}
+
+static void verify_thresh_ext(struct kunit *test)
+{
+	struct sadb_x_replay_thresh th[2] = {};
+
+	th[0].sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH;
+	th[0].sadb_x_replay_thresh_len = 2;
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_ext((void *)th));
+	th[0].sadb_x_replay_thresh_len = 1;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)th));
+	th[0].sadb_x_replay_thresh_len = 4;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)th));
+	th[0].sadb_x_replay_thresh_len = 2;
+	th[0].sadb_x_replay_thresh_reserved = 1;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)th));
+}
+
+static void verify_state_ext(struct kunit *test)
+{
+	struct sadb_x_replay_state *st;
+
+	st = state_ext(test, 128, 0);
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_ext((void *)st));
+	st = state_ext(test, 0, 0);
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_ext((void *)st));
+	st = state_ext(test, SADB_X_REPLAY_WINDOW_MAX, 0);
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_ext((void *)st));
+
+	/* Longer than the window says, or shorter. */
+	st = state_ext(test, 128, 8);
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+	st = state_ext(test, 128, 0);
+	st->sadb_x_replay_state_window = 129;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+	st->sadb_x_replay_state_len = 3;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+	/* Larger than the kernel allows. */
+	st = state_ext(test, SADB_X_REPLAY_WINDOW_MAX + 64, 0);
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+	/* Bits past the window, bits in the padding. */
+	st = state_ext(test, 20, 0);
+	st->sadb_x_replay_state_bitmap[0] = BIT(20);
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+	st = state_ext(test, 32, 0);
+	st->sadb_x_replay_state_bitmap[1] = 1;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+	/* 64-bit numbers need the ESN flag; unknown flags and causes. */
+	st = state_ext(test, 32, 0);
+	st->sadb_x_replay_state_seq = 1ULL << 32;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+	st->sadb_x_replay_state_flags = SADB_X_REPLAY_F_ESN;
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_ext((void *)st));
+	st->sadb_x_replay_state_flags = 0x2;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+	st->sadb_x_replay_state_flags = SADB_X_REPLAY_F_ESN;
+	st->sadb_x_replay_state_cause = SADB_X_REPLAY_CAUSE_TIMER;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)st));
+}
+
+/* Through the socket: the message-level rules parse_exthdrs() enforces. */
+static void set_replay_parsing(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct {
+		struct sadb_msg hdr;
+		struct sadb_x_replay_thresh th[2];
+	} m = {};
+
+	m.hdr.sadb_msg_type = SADB_X_SET_REPLAY;
+	m.hdr.sadb_msg_satype = SADB_SATYPE_ESP;
+	m.th[0].sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH;
+	m.th[0].sadb_x_replay_thresh_len = 2;
+	m.th[1] = m.th[0];
+
+	/* Well formed but no SA named. */
+	m.hdr.sadb_msg_len = WORDS(sizeof(m.hdr) + sizeof(m.th[0]));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_roundtrip(t->sock, &m));
+	/* Duplicated extension. */
+	m.hdr.sadb_msg_len = WORDS(sizeof(m));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_roundtrip(t->sock, &m));
+	/* Length in bytes instead of 64-bit words runs past the message. */
+	m.hdr.sadb_msg_len = WORDS(sizeof(m.hdr) + sizeof(m.th[0]));
+	m.th[0].sadb_x_replay_thresh_len = sizeof(m.th[0]);
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_roundtrip(t->sock, &m));
+	/* The socket is registered already. */
+	m.hdr.sadb_msg_type = SADB_X_REPLAY_REGISTER;
+	m.hdr.sadb_msg_satype = 0;
+	m.hdr.sadb_msg_len = WORDS(sizeof(m.hdr));
+	KUNIT_EXPECT_EQ(test, -EEXIST, pfkey_roundtrip(t->sock, &m));
+}
+
+static void set_rules(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state *st;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_BMP, 64);
+	t->x->replay_esn->oseq = 100;
+	t->x->replay_esn->seq = 50;
+
+	st = state_ext(test, 64, 0);
+	st->sadb_x_replay_state_oseq = 99;
+	st->sadb_x_replay_state_seq = 50;
+	KUNIT_EXPECT_EQ(test, -ERANGE, pfkey_replay_apply(t->x, st, NULL));
+	st->sadb_x_replay_state_oseq = 100;
+	st->sadb_x_replay_state_seq = 49;
+	KUNIT_EXPECT_EQ(test, -ERANGE, pfkey_replay_apply(t->x, st, NULL));
+	st->sadb_x_replay_state_seq = 50;
+	st->sadb_x_replay_state_flags = SADB_X_REPLAY_F_ESN;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_apply(t->x, st, NULL));
+	st = state_ext(test, 32, 0);
+	st->sadb_x_replay_state_oseq = 200;
+	st->sadb_x_replay_state_seq = 60;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_apply(t->x, st, NULL));
+	KUNIT_EXPECT_EQ(test, 100U, t->x->replay_esn->oseq);
+
+	st = state_ext(test, 64, 0);
+	st->sadb_x_replay_state_oseq = 200;
+	st->sadb_x_replay_state_seq = 60;
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_apply(t->x, st, NULL));
+	KUNIT_EXPECT_EQ(test, 200U, t->x->replay_esn->oseq);
+	KUNIT_EXPECT_EQ(test, 60U, t->x->replay_esn->seq);
+
+	t->x->km.state = XFRM_STATE_EXPIRED;
+	KUNIT_EXPECT_EQ(test, -ESRCH, pfkey_replay_apply(t->x, st, NULL));
+}
+
+/* The window moves forward and keeps what was accepted, in every layout. */
+static void set_merges_bitmap(struct kunit *test)
+{
+	static const enum xfrm_replay_mode modes[] = {
+		XFRM_REPLAY_MODE_LEGACY, XFRM_REPLAY_MODE_BMP,
+		XFRM_REPLAY_MODE_ESN,
+	};
+	struct sadb_x_replay_state *st;
+	struct sk_buff *skb;
+	unsigned int i;
+	u32 seq;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		struct xfrm_state *x = test_state(test, modes[i], 32);
+		const struct sadb_x_replay_state *got;
+
+		for (seq = 1; seq <= 4; seq++)
+			advance(x, seq);
+		st = state_ext(test, 32, 0);
+		st->sadb_x_replay_state_flags =
+			modes[i] == XFRM_REPLAY_MODE_ESN ? SADB_X_REPLAY_F_ESN : 0;
+		st->sadb_x_replay_state_seq = 6;
+		st->sadb_x_replay_state_bitmap[0] = 1;
+		KUNIT_EXPECT_EQ(test, 0, pfkey_replay_apply(x, st, NULL));
+
+		skb = alloc_skb(sizeof(struct sadb_msg), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, skb);
+		skb_put_zero(skb, sizeof(struct sadb_msg));
+		((struct sadb_msg *)skb->data)->sadb_msg_len = 2;
+		skb = pfkey_replay_append(skb, x, SADB_X_REPLAY_CAUSE_NONE);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(skb));
+		got = find_ext((void *)skb->data, SADB_X_EXT_REPLAY_STATE);
+		KUNIT_ASSERT_NOT_NULL(test, got);
+		KUNIT_EXPECT_EQ(test, 6ULL, got->sadb_x_replay_state_seq);
+		/* 6 (age 0) and 1..4 (ages 2..5); 5 never arrived. */
+		KUNIT_EXPECT_EQ(test, 0x3dU, got->sadb_x_replay_state_bitmap[0]);
+		kfree_skb(skb);
+
+		put_state(x);
+	}
+}
+
+static struct kunit_case pfkey_replay_cases[] = {
+	KUNIT_CASE(count_threshold_inbound),
+	KUNIT_CASE(count_threshold_outbound),
+	KUNIT_CASE(no_threshold_no_notification),
+	KUNIT_CASE(timer_then_idle_then_packet),
+	KUNIT_CASE(esn_high_word_crossing),
+	KUNIT_CASE(legacy_stops_at_32_bits),
+	KUNIT_CASE(verify_thresh_ext),
+	KUNIT_CASE(verify_state_ext),
+	KUNIT_CASE(set_replay_parsing),
+	KUNIT_CASE(set_rules),
+	KUNIT_CASE(set_merges_bitmap),
+	{}
+};
+
+static struct kunit_suite pfkey_replay_suite = {
+	.name = "pfkey_replay",
+	.init = replay_test_init,
+	.exit = replay_test_exit,
+	.test_cases = pfkey_replay_cases,
+};
+
+kunit_test_suite(pfkey_replay_suite);
