@@ -27,3 +27,4 @@ if [ "$tier" = module ]; then
 	echo "# af_key loaded from $(/usr/sbin/modinfo -n af_key)"
 fi
 "$bin/pfkey_replay.sh" 2>&1 | tee /run/results/tap.txt
+exit "${PIPESTATUS[0]}"

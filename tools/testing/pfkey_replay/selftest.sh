@@ -10,7 +10,8 @@ mkdir -p "$out/net"
 cp "$src/tools/testing/selftests/kselftest_harness.h" \
 	"$src/tools/testing/selftests/kselftest.h" "$out/"
 cp "$REPO/tools/testing/selftests/net/pfkey_replay.c" \
-	"$REPO/tools/testing/selftests/net/pfkey_replay.sh" "$out/net/"
+	"$REPO/tools/testing/selftests/net/pfkey_replay.sh" \
+	"$REPO/tools/testing/selftests/net/pfkey_replay_lib.h" "$out/net/"
 gcc -O2 -Wall -Werror -I"$REPO/include/uapi" \
 	-o "$out/net/pfkey_replay" "$out/net/pfkey_replay.c" >&2
 echo "$out/net"

@@ -45,6 +45,11 @@ timeout --foreground 900 qemu-system-x86_64 -nographic -no-reboot \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest-run.sh" \
-	</dev/null >"$out/console.log" 2>&1 || true
+	</dev/null 2>&1 | if [ -n "${PFKEY_VM_LIVE:-}" ]; then
+		sed -u -n '/^== \|^\x1b\[1m==/,$p' | grep -v 'reboot: Power down' |
+			tee "$out/console.log"
+	else
+		cat >"$out/console.log"
+	fi || true
 [ -s "$out/rc" ] || { tail -n 30 "$out/console.log" >&2; die "VM did not finish ($out/console.log)"; }
 exit "$(cat "$out/rc")"

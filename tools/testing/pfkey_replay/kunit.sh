@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Run the pfkey_replay KUnit suite with kunit.py (UML) on the patched tree.
+# Writes $CACHE/results/kunit.tap ("ok"/"not ok" per case) and the log.
+. "$(dirname "$0")/lib.sh"
+
+tree=$("$HARNESS/series.sh")
+out=$CACHE/results
+mkdir -p "$out"
+rm -f "$out/kunit.tap"
+log "kunit.py run (UML) on $tree"
+(cd "$tree" && python3 tools/testing/kunit/kunit.py run \
+	--build_dir="$CACHE/build/kunit" \
+	--kunitconfig="$HARNESS/configs/kunit.config" \
+	--make_options CC="ccache gcc" --jobs "$JOBS" --timeout 300) \
+	>"$out/kunit.log" 2>&1
+rc=$?
+sed -n 's/.*\[PASSED\] \(.*\)/ok \1/p; s/.*\[FAILED\] \(.*\)/not ok \1/p' \
+	"$out/kunit.log" | grep -v '^ok pfkey_replay$\|^not ok pfkey_replay$' \
+	>"$out/kunit.tap"
+grep -E 'Testing complete|Elapsed time' "$out/kunit.log" >&2 || true
+[ $rc -eq 0 ] || tail -n 40 "$out/kunit.log" >&2
+exit $rc
