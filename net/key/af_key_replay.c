@@ -63,8 +63,7 @@ static u64 replay_oseq(const struct xfrm_state *x)
 	}
 }
 
-/*
- * Bitmap and ESN SAs keep a ring whose slot for the highest sequence number
+/* Bitmap and ESN SAs keep a ring whose slot for the highest sequence number
  * moves with it; this is the slot the input path (xfrm_replay_check_bmp())
  * looks at for "seq - age".
  */
@@ -306,8 +305,7 @@ static int check_state(const struct xfrm_state *x,
 	return 0;
 }
 
-/*
- * Move the inbound window forward to the new top and keep every sequence
+/* Move the inbound window forward to the new top and keep every sequence
  * number the SA has already accepted: the new bitmap is OR-ed with the old
  * one shifted by the distance the top moved.
  */

@@ -81,11 +81,16 @@ static int ip_view(const char *ns, const char *dst, uint32_t spi,
 
 enum replay_mode { MODE_LEGACY, MODE_BMP, MODE_ESN };
 
-FIXTURE(sa) {
+/* What the helpers need to know of the fixture's SAs. */
+struct sa_env {
 	const char *a1, *a2;	/* ns1 and ns2 addresses */
 	int family;
 	uint32_t window;
 	bool esn;
+};
+
+FIXTURE(sa) {
+	struct sa_env env;
 	int req1, req2;		/* registered, for requests */
 	int listen1, listen2, listen3;
 	int plain1;		/* never registered */
@@ -158,23 +163,24 @@ static int ip_add_sa(const char *ns, bool gcm, enum replay_mode mode,
 		snprintf(algo, sizeof(algo),
 			 "enc 'cbc(aes)' %s auth-trunc 'hmac(sha256)' %s 128",
 			 cbc_key, hmac_key);
-	return sh("ip -n %s xfrm state add src %s dst %s proto esp spi 0x%x "
-		  "mode transport %s replay-window 128 %s", ns, src, dst, spi,
-		  algo, mode == MODE_ESN ? "flag esn" : "");
+	return sh("ip -n %s xfrm state add src %s dst %s proto esp spi 0x%x %s %s %s",
+		  ns, src, dst, spi, "mode transport replay-window 128", algo,
+		  mode == MODE_ESN ? "flag esn" : "");
 }
 
 static int add_policies(const char *ns, const char *me, const char *peer)
 {
-	return sh("ip -n %s xfrm policy add src %s dst %s proto udp dir out "
-		  "tmpl src %s dst %s proto esp mode transport && "
-		  "ip -n %s xfrm policy add src %s dst %s proto udp dir in "
-		  "tmpl src %s dst %s proto esp mode transport",
-		  ns, me, peer, me, peer, ns, peer, me, peer, me);
+	static const char fmt[] = "ip -n %s xfrm policy add src %s dst %s proto udp dir %s %s";
+	char out[128], in[128];
+
+	snprintf(out, sizeof(out), "tmpl src %s dst %s proto esp mode transport", me, peer);
+	snprintf(in, sizeof(in), "tmpl src %s dst %s proto esp mode transport", peer, me);
+	return sh(fmt, ns, me, peer, "out", out) || sh(fmt, ns, peer, me, "in", in);
 }
 
 FIXTURE_SETUP(sa)
 {
-	const char *ns[] = { "ns1", "ns2" };
+	static const char * const ns[] = { "ns1", "ns2" };
 	union {
 		struct sockaddr_in v4;
 		struct sockaddr_in6 v6;
@@ -182,15 +188,15 @@ FIXTURE_SETUP(sa)
 	socklen_t alen;
 	int i;
 
-	self->family = variant->family;
-	self->a1 = self->family == AF_INET ? "10.0.0.1" : "fd00::1";
-	self->a2 = self->family == AF_INET ? "10.0.0.2" : "fd00::2";
-	self->esn = variant->mode == MODE_ESN;
-	self->window = variant->mode == MODE_LEGACY ? 32 : 128;
+	self->env.family = variant->family;
+	self->env.a1 = self->env.family == AF_INET ? "10.0.0.1" : "fd00::1";
+	self->env.a2 = self->env.family == AF_INET ? "10.0.0.2" : "fd00::2";
+	self->env.esn = variant->mode == MODE_ESN;
+	self->env.window = variant->mode == MODE_LEGACY ? 32 : 128;
 
 	for (i = 0; i < 2; i++)
-		ASSERT_EQ(0, sh("ip -n %s xfrm state flush && "
-				"ip -n %s xfrm policy flush", ns[i], ns[i]));
+		ASSERT_EQ(0, sh("ip -n %s xfrm state flush && ip -n %s xfrm policy flush",
+				ns[i], ns[i]));
 
 	self->req1 = pfkey_open("ns1");
 	self->req2 = pfkey_open("ns2");
@@ -214,37 +220,37 @@ FIXTURE_SETUP(sa)
 		int fd = i ? self->req2 : self->req1;
 
 		if (variant->mode == MODE_LEGACY) {
-			ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, self->family,
-						  SPI_OUT, self->a1, self->a2,
+			ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, self->env.family,
+						  SPI_OUT, self->env.a1, self->env.a2,
 						  0, 0));
-			ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, self->family,
-						  SPI_IN, self->a2, self->a1,
+			ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, self->env.family,
+						  SPI_IN, self->env.a2, self->env.a1,
 						  0, 0));
 		} else {
 			ASSERT_EQ(0, ip_add_sa(ns[i], variant->gcm,
 					       variant->mode, SPI_OUT,
-					       self->a1, self->a2));
+					       self->env.a1, self->env.a2));
 			ASSERT_EQ(0, ip_add_sa(ns[i], variant->gcm,
 					       variant->mode, SPI_IN,
-					       self->a2, self->a1));
+					       self->env.a2, self->env.a1));
 		}
 	}
-	ASSERT_EQ(0, add_policies("ns1", self->a1, self->a2));
-	ASSERT_EQ(0, add_policies("ns2", self->a2, self->a1));
+	ASSERT_EQ(0, add_policies("ns1", self->env.a1, self->env.a2));
+	ASSERT_EQ(0, add_policies("ns2", self->env.a2, self->env.a1));
 
-	self->rx = open_in_netns("ns2", self->family, SOCK_DGRAM, 0);
-	self->tx = open_in_netns("ns1", self->family, SOCK_DGRAM, 0);
+	self->rx = open_in_netns("ns2", self->env.family, SOCK_DGRAM, 0);
+	self->tx = open_in_netns("ns1", self->env.family, SOCK_DGRAM, 0);
 	ASSERT_LE(0, self->rx);
 	ASSERT_LE(0, self->tx);
-	if (self->family == AF_INET) {
+	if (self->env.family == AF_INET) {
 		addr.v4.sin_family = AF_INET;
 		addr.v4.sin_port = htons(UDP_PORT);
-		inet_pton(AF_INET, self->a2, &addr.v4.sin_addr);
+		inet_pton(AF_INET, self->env.a2, &addr.v4.sin_addr);
 		alen = sizeof(addr.v4);
 	} else {
 		addr.v6.sin6_family = AF_INET6;
 		addr.v6.sin6_port = htons(UDP_PORT);
-		inet_pton(AF_INET6, self->a2, &addr.v6.sin6_addr);
+		inet_pton(AF_INET6, self->env.a2, &addr.v6.sin6_addr);
 		alen = sizeof(addr.v6);
 	}
 	ASSERT_EQ(0, bind(self->rx, (void *)&addr, alen));
@@ -256,11 +262,11 @@ FIXTURE_SETUP(sa)
 		int fd = i ? self->req2 : self->req1;
 
 		msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);
-		msg_add_sa_id(&m, SPI_OUT, self->family, self->a1, self->a2);
+		msg_add_sa_id(&m, SPI_OUT, self->env.family, self->env.a1, self->env.a2);
 		msg_add_thresh(&m, 0, 0);
 		ASSERT_EQ(0, pfkey_request(fd, &m, NULL));
 		msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);
-		msg_add_sa_id(&m, SPI_IN, self->family, self->a2, self->a1);
+		msg_add_sa_id(&m, SPI_IN, self->env.family, self->env.a2, self->env.a1);
 		msg_add_thresh(&m, 0, 0);
 		ASSERT_EQ(0, pfkey_request(fd, &m, NULL));
 	}
@@ -324,7 +330,7 @@ static int set_replay(int fd, const char *src, const char *dst, int family,
 	return pfkey_request(fd, &m, reply);
 }
 
-static int set_thresh(FIXTURE_DATA(sa) *self, int fd, uint32_t spi,
+static int set_thresh(const struct sa_env *env, int fd, uint32_t spi,
 		      uint32_t packets, uint32_t msecs)
 {
 	struct sadb_x_replay_thresh t = {
@@ -333,19 +339,19 @@ static int set_thresh(FIXTURE_DATA(sa) *self, int fd, uint32_t spi,
 		.sadb_x_replay_thresh_packets = packets,
 		.sadb_x_replay_thresh_msecs = msecs,
 	};
-	const char *src = spi == SPI_OUT ? self->a1 : self->a2;
-	const char *dst = spi == SPI_OUT ? self->a2 : self->a1;
+	const char *src = spi == SPI_OUT ? env->a1 : env->a2;
+	const char *dst = spi == SPI_OUT ? env->a2 : env->a1;
 
-	return set_replay(fd, src, dst, self->family, spi, NULL, &t, NULL);
+	return set_replay(fd, src, dst, env->family, spi, NULL, &t, NULL);
 }
 
 /* A replay state for SPI_OUT built on the SA's current one. */
-static struct sadb_x_replay_state *state_of(FIXTURE_DATA(sa) *self,
+static struct sadb_x_replay_state *state_of(const struct sa_env *env,
 					    struct msg *buf, uint64_t oseq,
 					    uint64_t seq)
 {
 	msg_init(buf, 0, 0);
-	return msg_add_state(buf, self->esn, oseq, seq, self->window);
+	return msg_add_state(buf, env->esn, oseq, seq, env->window);
 }
 
 TEST_F(sa, count_notifications_match_iproute2)
@@ -354,15 +360,15 @@ TEST_F(sa, count_notifications_match_iproute2)
 	struct ip_view out, in;
 	struct msg m;
 
-	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 10, 0));
-	ASSERT_EQ(0, set_thresh(self, self->req2, SPI_OUT, 10, 0));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 10, 0));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req2, SPI_OUT, 10, 0));
 	st = next_notify(self->listen1, &m, SPI_OUT, 1000);
 	ASSERT_NE(NULL, st);
 	EXPECT_EQ(SADB_X_REPLAY_CAUSE_UPDATE, st->sadb_x_replay_state_cause);
 	drain(self->listen2);
 
 	send_packets(self->tx, 25);
-	settle(self->a2, 25);
+	settle(self->env.a2, 25);
 
 	st = next_notify(self->listen1, &m, SPI_OUT, 1000);
 	ASSERT_NE(NULL, st);
@@ -377,7 +383,7 @@ TEST_F(sa, count_notifications_match_iproute2)
 	ASSERT_NE(NULL, st);
 	EXPECT_EQ(SADB_X_REPLAY_CAUSE_COUNT, st->sadb_x_replay_state_cause);
 	EXPECT_EQ(10, st->sadb_x_replay_state_seq);
-	EXPECT_EQ(self->window, st->sadb_x_replay_state_window);
+	EXPECT_EQ(self->env.window, st->sadb_x_replay_state_window);
 	/* All of 1..10 arrived: the low ten bits of the canonical bitmap. */
 	EXPECT_EQ(0x3ff, st->sadb_x_replay_state_bitmap[0] & 0xffff);
 	st = next_notify(self->listen2, &m, SPI_OUT, 1000);
@@ -385,8 +391,8 @@ TEST_F(sa, count_notifications_match_iproute2)
 	EXPECT_EQ(20, st->sadb_x_replay_state_seq);
 
 	/* The final state agrees with netlink's view. */
-	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &out));
-	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &in));
+	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &out));
+	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &in));
 	EXPECT_EQ(25, out.oseq);
 	EXPECT_EQ(25, in.seq);
 
@@ -399,7 +405,7 @@ TEST_F(sa, timer_notifies_only_after_change)
 	const struct sadb_x_replay_state *st;
 	struct msg m;
 
-	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 0, 200));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 0, 200));
 	drain(self->listen1);
 
 	send_packets(self->tx, 3);
@@ -419,7 +425,7 @@ TEST_F(sa, timer_notifies_only_after_change)
 	EXPECT_EQ(4, st->sadb_x_replay_state_oseq);
 
 	/* T = 0 stops the timer. */
-	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 0, 0));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 0, 0));
 	drain(self->listen1);
 	send_packets(self->tx, 2);
 	EXPECT_EQ(NULL, next_notify(self->listen1, &m, SPI_OUT, 600));
@@ -431,11 +437,11 @@ TEST_F(sa, get_reports_thresholds_to_registered_only)
 	const struct sadb_x_replay_state *st;
 	struct msg req, reply;
 
-	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 7, 1000));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 7, 1000));
 	send_packets(self->tx, 5);
 
 	msg_init(&req, SADB_GET, SADB_SATYPE_ESP);
-	msg_add_sa_id(&req, SPI_OUT, self->family, self->a1, self->a2);
+	msg_add_sa_id(&req, SPI_OUT, self->env.family, self->env.a1, self->env.a2);
 	ASSERT_EQ(0, pfkey_request(self->req1, &req, &reply));
 	t = msg_ext(&reply, SADB_X_EXT_REPLAY_THRESH);
 	st = msg_ext(&reply, SADB_X_EXT_REPLAY_STATE);
@@ -444,12 +450,12 @@ TEST_F(sa, get_reports_thresholds_to_registered_only)
 	EXPECT_EQ(7, t->sadb_x_replay_thresh_packets);
 	EXPECT_EQ(1000, t->sadb_x_replay_thresh_msecs);
 	EXPECT_EQ(5, st->sadb_x_replay_state_oseq);
-	EXPECT_EQ(self->esn ? SADB_X_REPLAY_F_ESN : 0,
+	EXPECT_EQ(self->env.esn ? SADB_X_REPLAY_F_ESN : 0,
 		  st->sadb_x_replay_state_flags);
 
 	/* A socket that did not register sees the message of old. */
 	msg_init(&req, SADB_GET, SADB_SATYPE_ESP);
-	msg_add_sa_id(&req, SPI_OUT, self->family, self->a1, self->a2);
+	msg_add_sa_id(&req, SPI_OUT, self->env.family, self->env.a1, self->env.a2);
 	ASSERT_EQ(0, pfkey_request(self->plain1, &req, &reply));
 	EXPECT_GE(SADB_EXT_MAX, msg_max_ext_type(&reply));
 }
@@ -492,19 +498,19 @@ TEST_F(sa, set_outbound_moves_next_packet)
 	uint64_t target = 5000;
 
 	send_packets(self->tx, 3);
-	settle(self->a2, 3);
-	ASSERT_EQ(0, set_replay(self->req1, self->a1, self->a2, self->family,
-				SPI_OUT, state_of(self, &buf, target, 0), NULL,
+	settle(self->env.a2, 3);
+	ASSERT_EQ(0, set_replay(self->req1, self->env.a1, self->env.a2, self->env.family,
+				SPI_OUT, state_of(&self->env, &buf, target, 0), NULL,
 				&reply));
 	st = msg_ext(&reply, SADB_X_EXT_REPLAY_STATE);
 	ASSERT_NE(NULL, st);
 	EXPECT_EQ(target, st->sadb_x_replay_state_oseq);
-	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &out));
+	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &out));
 	EXPECT_EQ(target, out.oseq);
 
 	send_packets(self->tx, 1);
-	settle(self->a2, target + 1);
-	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &in));
+	settle(self->env.a2, target + 1);
+	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &in));
 	EXPECT_EQ(target + 1, in.seq);
 	EXPECT_EQ(0, in.replay_window_errors);
 }
@@ -514,17 +520,17 @@ TEST_F(sa, set_inbound_refuses_old_packets)
 	struct ip_view before, after;
 	struct sadb_x_replay_state *st;
 	struct msg buf;
-	uint64_t top = self->window + 10;
+	uint64_t top = self->env.window + 10;
 
 	send_packets(self->tx, 2);
-	settle(self->a2, 2);
+	settle(self->env.a2, 2);
 
 	/* The standby learnt that the peer already sent up to "top". */
-	st = state_of(self, &buf, 0, top);
+	st = state_of(&self->env, &buf, 0, top);
 	st->sadb_x_replay_state_bitmap[0] = 1;
-	ASSERT_EQ(0, set_replay(self->req2, self->a1, self->a2, self->family,
+	ASSERT_EQ(0, set_replay(self->req2, self->env.a1, self->env.a2, self->env.family,
 				SPI_OUT, st, NULL, NULL));
-	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &before));
+	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &before));
 	EXPECT_EQ(top, before.seq);
 
 	/* Sequence number 3 is now behind the window: dropped. An ESN SA
@@ -532,18 +538,18 @@ TEST_F(sa, set_inbound_refuses_old_packets)
 	 */
 	send_packets(self->tx, 1);
 	usleep(200000);
-	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(top, after.seq);
 	EXPECT_EQ(before.replay_window_errors + before.integrity_failures + 1,
 		  after.replay_window_errors + after.integrity_failures);
 
 	/* The sender jumps past it, and traffic flows again. */
-	ASSERT_EQ(0, set_replay(self->req1, self->a1, self->a2, self->family,
-				SPI_OUT, state_of(self, &buf, top, 0), NULL,
+	ASSERT_EQ(0, set_replay(self->req1, self->env.a1, self->env.a2, self->env.family,
+				SPI_OUT, state_of(&self->env, &buf, top, 0), NULL,
 				NULL));
 	send_packets(self->tx, 1);
-	settle(self->a2, top + 1);
-	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &after));
+	settle(self->env.a2, top + 1);
+	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(top + 1, after.seq);
 }
 
@@ -554,12 +560,12 @@ TEST_F(sa, set_merges_inbound_bitmap)
 	struct msg buf, reply;
 
 	send_packets(self->tx, 4);
-	settle(self->a2, 4);
+	settle(self->env.a2, 4);
 
 	/* Move the top from 4 to 6 and claim only 6: 1..4 must stay set. */
-	st = state_of(self, &buf, 0, 6);
+	st = state_of(&self->env, &buf, 0, 6);
 	st->sadb_x_replay_state_bitmap[0] = 1;
-	ASSERT_EQ(0, set_replay(self->req2, self->a1, self->a2, self->family,
+	ASSERT_EQ(0, set_replay(self->req2, self->env.a1, self->env.a2, self->env.family,
 				SPI_OUT, st, NULL, &reply));
 	got = msg_ext(&reply, SADB_X_EXT_REPLAY_STATE);
 	ASSERT_NE(NULL, got);
@@ -573,18 +579,18 @@ TEST_F(sa, rewind_refused_and_nothing_changes)
 	struct msg buf;
 
 	send_packets(self->tx, 5);
-	settle(self->a2, 5);
-	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &before));
+	settle(self->env.a2, 5);
+	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &before));
 
-	EXPECT_EQ(ERANGE, set_replay(self->req1, self->a1, self->a2,
-				     self->family, SPI_OUT,
-				     state_of(self, &buf, 4, 0), NULL, NULL));
-	EXPECT_EQ(ERANGE, set_replay(self->req2, self->a1, self->a2,
-				     self->family, SPI_OUT,
-				     state_of(self, &buf, 0, 4), NULL, NULL));
-	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &after));
+	EXPECT_EQ(ERANGE, set_replay(self->req1, self->env.a1, self->env.a2,
+				     self->env.family, SPI_OUT,
+				     state_of(&self->env, &buf, 4, 0), NULL, NULL));
+	EXPECT_EQ(ERANGE, set_replay(self->req2, self->env.a1, self->env.a2,
+				     self->env.family, SPI_OUT,
+				     state_of(&self->env, &buf, 0, 4), NULL, NULL));
+	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(before.oseq, after.oseq);
-	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(5, after.seq);
 }
 
@@ -596,13 +602,13 @@ TEST_F(sa, malformed_set_replay_refused)
 	struct msg m, buf;
 
 	send_packets(self->tx, 3);
-	settle(self->a2, 3);
-	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &before));
+	settle(self->env.a2, 3);
+	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &before));
 
 #define SET_EXPECT(err, build) do {					\
 		msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);	\
-		msg_add_sa_id(&m, SPI_OUT, self->family, self->a1,	\
-			      self->a2);				\
+		msg_add_sa_id(&m, SPI_OUT, self->env.family, self->env.a1,	\
+			      self->env.a2);				\
 		build;							\
 		EXPECT_EQ(err, pfkey_request(self->req1, &m, NULL));	\
 	} while (0)
@@ -615,58 +621,58 @@ TEST_F(sa, malformed_set_replay_refused)
 			htonl(0xdead);
 		msg_add_thresh(&m, 1, 1); }));
 	/* Window that is not the SA's. */
-	SET_EXPECT(EINVAL, msg_add_state(&m, self->esn, 100, 0,
-					 self->window * 2));
+	SET_EXPECT(EINVAL, msg_add_state(&m, self->env.esn, 100, 0,
+					 self->env.window * 2));
 	/* ESN state on a non-ESN SA, and the reverse. */
-	SET_EXPECT(EINVAL, msg_add_state(&m, !self->esn, 100, 0,
-					 self->window));
+	SET_EXPECT(EINVAL, msg_add_state(&m, !self->env.esn, 100, 0,
+					 self->env.window));
 	/* 64-bit numbers without ESN. */
 	SET_EXPECT(EINVAL, msg_add_state(&m, false, 1ULL << 32, 0,
-					 self->window));
+					 self->env.window));
 	/* Reserved fields, cause, unknown flags. */
-	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->esn, 100, 0,
-						 self->window);
+	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->env.esn, 100, 0,
+						 self->env.window);
 			      st->sadb_x_replay_state_reserved2 = 1; }));
-	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->esn, 100, 0,
-						 self->window);
+	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->env.esn, 100, 0,
+						 self->env.window);
 			      st->sadb_x_replay_state_cause = 1; }));
-	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->esn, 100, 0,
-						 self->window);
+	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->env.esn, 100, 0,
+						 self->env.window);
 			      st->sadb_x_replay_state_flags |= 0x80; }));
 	SET_EXPECT(EINVAL, ({ t = msg_add_thresh(&m, 1, 1);
 			      t->sadb_x_replay_thresh_reserved = 1; }));
 	/* Duplicated extensions. */
 	SET_EXPECT(EINVAL, ({ msg_add_thresh(&m, 1, 1);
 			      msg_add_thresh(&m, 2, 2); }));
-	SET_EXPECT(EINVAL, ({ msg_add_state(&m, self->esn, 100, 0,
-					    self->window);
-			      msg_add_state(&m, self->esn, 100, 0,
-					    self->window); }));
+	SET_EXPECT(EINVAL, ({ msg_add_state(&m, self->env.esn, 100, 0,
+					    self->env.window);
+			      msg_add_state(&m, self->env.esn, 100, 0,
+					    self->env.window); }));
 	/* Too short, and longer than the window says. */
 	SET_EXPECT(EINVAL, ({ t = msg_add(&m, SADB_X_EXT_REPLAY_THRESH, 8); }));
 	SET_EXPECT(EINVAL, ({ t = msg_add(&m, SADB_X_EXT_REPLAY_THRESH, 24); }));
 	SET_EXPECT(EINVAL, ({ st = msg_add(&m, SADB_X_EXT_REPLAY_STATE, 24); }));
 	SET_EXPECT(EINVAL, ({
 		st = msg_add(&m, SADB_X_EXT_REPLAY_STATE,
-			     sizeof(*st) + (self->window + 63) / 64 * 8 + 8);
-		st->sadb_x_replay_state_window = self->window; }));
+			     sizeof(*st) + (self->env.window + 63) / 64 * 8 + 8);
+		st->sadb_x_replay_state_window = self->env.window; }));
 	/* Bitmap bits past the window. */
-	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->esn, 100, 0, 20);
+	SET_EXPECT(EINVAL, ({ st = msg_add_state(&m, self->env.esn, 100, 0, 20);
 			      st->sadb_x_replay_state_bitmap[0] = 1 << 20; }));
 	/* Larger than any window the kernel allows. */
-	SET_EXPECT(EINVAL, msg_add_state(&m, self->esn, 100, 0,
+	SET_EXPECT(EINVAL, msg_add_state(&m, self->env.esn, 100, 0,
 					 SADB_X_REPLAY_WINDOW_MAX + 32));
 	/* A valid extension next to a bad one changes nothing either. */
 	SET_EXPECT(EINVAL, ({ msg_add_thresh(&m, 3, 3);
-			      msg_add_state(&m, self->esn, 100, 0,
-					    self->window + 32); }));
+			      msg_add_state(&m, self->env.esn, 100, 0,
+					    self->env.window + 32); }));
 #undef SET_EXPECT
 
-	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(before.oseq, after.oseq);
-	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &after));
 	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
-	msg_add_sa_id(&m, SPI_OUT, self->family, self->a1, self->a2);
+	msg_add_sa_id(&m, SPI_OUT, self->env.family, self->env.a1, self->env.a2);
 	ASSERT_EQ(0, pfkey_request(self->req1, &m, &buf));
 	t = (void *)msg_ext(&buf, SADB_X_EXT_REPLAY_THRESH);
 	ASSERT_NE(NULL, t);
@@ -681,35 +687,35 @@ TEST_F(sa, counters_at_2_to_the_32)
 	struct msg buf, m;
 	uint64_t last;
 
-	ASSERT_EQ(0, set_replay(self->req1, self->a1, self->a2, self->family,
-				SPI_OUT, state_of(self, &buf, start, 0), NULL,
+	ASSERT_EQ(0, set_replay(self->req1, self->env.a1, self->env.a2, self->env.family,
+				SPI_OUT, state_of(&self->env, &buf, start, 0), NULL,
 				NULL));
 	/* The receiver learns where the sender is, as a standby would. */
-	ASSERT_EQ(0, set_replay(self->req2, self->a1, self->a2, self->family,
-				SPI_OUT, state_of(self, &buf, 0, start), NULL,
+	ASSERT_EQ(0, set_replay(self->req2, self->env.a1, self->env.a2, self->env.family,
+				SPI_OUT, state_of(&self->env, &buf, 0, start), NULL,
 				NULL));
-	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 10, 0));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 10, 0));
 	drain(self->listen1);
 
 	/* ESN crosses into the high word; 32-bit SAs stop at 0xffffffff. */
-	last = self->esn ? start + 26 : 0xffffffffULL;
+	last = self->env.esn ? start + 26 : 0xffffffffULL;
 	EXPECT_EQ(last - start, send_packets(self->tx, 26));
 
 	st = next_notify(self->listen1, &m, SPI_OUT, 1000);
 	ASSERT_NE(NULL, st);
 	EXPECT_EQ(start + 10, st->sadb_x_replay_state_oseq);
-	st = next_notify(self->listen1, &m, SPI_OUT, self->esn ? 1000 : 300);
-	if (self->esn) {
+	st = next_notify(self->listen1, &m, SPI_OUT, self->env.esn ? 1000 : 300);
+	if (self->env.esn) {
 		ASSERT_NE(NULL, st);
 		EXPECT_EQ(start + 20, st->sadb_x_replay_state_oseq);
 	} else {
 		EXPECT_EQ(NULL, st);
 	}
 
-	ASSERT_EQ(0, ip_view("ns1", self->a2, SPI_OUT, &out));
+	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &out));
 	EXPECT_EQ(last, out.oseq);
-	settle(self->a2, last);
-	ASSERT_EQ(0, ip_view("ns2", self->a2, SPI_OUT, &in));
+	settle(self->env.a2, last);
+	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &in));
 	EXPECT_EQ(last, in.seq);
 	EXPECT_EQ(0, in.replay_window_errors);
 }
@@ -725,7 +731,7 @@ TEST_F(sa, promiscuous_legacy_socket_sees_nothing_new)
 	ASSERT_EQ(0, send(promisc, m.words, msg_len(&m), 0) < 0);
 	drain(promisc);
 
-	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 1, 0));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 1, 0));
 	send_packets(self->tx, 3);
 	usleep(200000);
 	while (pfkey_recv(promisc, &got, 200) == 1) {
@@ -739,10 +745,10 @@ TEST_F(sa, delete_with_timer_pending)
 {
 	struct msg m;
 
-	ASSERT_EQ(0, set_thresh(self, self->req1, SPI_OUT, 0, 50));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 0, 50));
 	send_packets(self->tx, 2);
 	ASSERT_EQ(0, sh("ip -n ns1 xfrm state delete dst %s proto esp spi 0x%x",
-			self->a2, SPI_OUT));
+			self->env.a2, SPI_OUT));
 	usleep(200000);
 	drain(self->listen1);
 	EXPECT_EQ(NULL, next_notify(self->listen1, &m, SPI_OUT, 300));

@@ -93,7 +93,7 @@ static inline int msg_max_ext_type(const struct msg *m)
 }
 
 static inline void msg_add_addr(struct msg *m, uint16_t type, int family,
-			 const char *ip)
+				const char *ip)
 {
 	size_t salen = family == AF_INET ? sizeof(struct sockaddr_in) :
 					   sizeof(struct sockaddr_in6);
@@ -113,8 +113,9 @@ static inline void msg_add_addr(struct msg *m, uint16_t type, int family,
 	}
 }
 
-static inline struct sadb_sa *msg_add_sa_id(struct msg *m, uint32_t spi, int family,
-				     const char *src, const char *dst)
+static inline struct sadb_sa *msg_add_sa_id(struct msg *m, uint32_t spi,
+					    int family,
+					    const char *src, const char *dst)
 {
 	struct sadb_sa *sa = msg_add(m, SADB_EXT_SA, sizeof(*sa));
 
@@ -125,8 +126,8 @@ static inline struct sadb_sa *msg_add_sa_id(struct msg *m, uint32_t spi, int fam
 }
 
 static inline struct sadb_x_replay_thresh *msg_add_thresh(struct msg *m,
-						   uint32_t packets,
-						   uint32_t msecs)
+							  uint32_t packets,
+							  uint32_t msecs)
 {
 	struct sadb_x_replay_thresh *t;
 
@@ -137,8 +138,8 @@ static inline struct sadb_x_replay_thresh *msg_add_thresh(struct msg *m,
 }
 
 static inline struct sadb_x_replay_state *msg_add_state(struct msg *m, bool esn,
-						 uint64_t oseq, uint64_t seq,
-						 uint32_t window)
+							uint64_t oseq, uint64_t seq,
+							uint32_t window)
 {
 	struct sadb_x_replay_state *s;
 
