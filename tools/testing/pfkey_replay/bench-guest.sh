@@ -1,0 +1,74 @@
+#!/bin/bash
+# Inside the VM, in the namespaces pfkey_replay.sh made: ESP flood rates with
+# nobody subscribed, a PF_KEY subscriber and a netlink aevent listener, then
+# notification delivery at N=1 over PF_KEY and netlink. Numbers, never gates.
+set -u
+ip=/usr/sbin/ip
+dir=$(dirname "$0")
+bench=$dir/bench
+demo=$dir/demo
+key=0x00112233445566778899aabbccddeeff01020304
+secs=${BENCH_SECONDS:-3}
+rounds=${BENCH_ROUNDS:-3}
+tmp=$(mktemp -d)
+
+for ns in ns1 ns2; do
+	$ip -n $ns xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 \
+		mode transport aead 'rfc4106(gcm(aes))' $key 128 replay-window 32
+done
+$ip -n ns1 xfrm policy add src 10.0.0.1 dst 10.0.0.2 proto udp dir out \
+	tmpl proto esp mode transport
+$ip -n ns2 xfrm policy add src 10.0.0.1 dst 10.0.0.2 proto udp dir in \
+	tmpl proto esp mode transport
+thresh() {
+	$demo thresh ns1 0x1001 10.0.0.1 10.0.0.2 "$1" "$2" >/dev/null
+	$demo thresh ns2 0x1001 10.0.0.1 10.0.0.2 "$1" "$2" >/dev/null
+}
+flood() { $bench flood ns1 10.0.0.2 "$secs" | awk '{ print $2 }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+thresh 1000 1000
+none=() pfkey=() netlink=()
+for _ in $(seq "$rounds"); do
+	none+=("$(flood)")
+	$bench listen pfkey ns1 $((secs + 1)) >/dev/null &
+	$bench listen pfkey ns2 $((secs + 1)) >/dev/null &
+	sleep 0.5
+	pfkey+=("$(flood)")
+	wait
+	$ip -n ns1 xfrm monitor aevent >/dev/null &
+	m1=$!
+	$ip -n ns2 xfrm monitor aevent >/dev/null &
+	m2=$!
+	sleep 0.5
+	netlink+=("$(flood)")
+	kill $m1 $m2
+	wait 2>/dev/null
+done
+n=$(median "${none[@]}") p=$(median "${pfkey[@]}") l=$(median "${netlink[@]}")
+echo "ESP flood ns1 -> ns2 (AES-GCM, UDP 1 byte), $rounds x $secs s, median"
+awk -v n="$n" -v p="$p" -v l="$l" 'BEGIN {
+	printf "  %-38s %9d pps  ratio %.3f\n", "nobody subscribed", n, 1
+	printf "  %-38s %9d pps  ratio %.3f\n", "PF_KEY subscriber, N=1000 T=1000ms", p, p / n
+	printf "  %-38s %9d pps  ratio %.3f\n", "ip xfrm monitor aevent, same N/T", l, l / n
+}'
+
+thresh 1 0
+delivery() {
+	$bench listen "$1" ns1 $((secs + 1)) >"$tmp/listen" &
+	sleep 0.5
+	rate=$(flood)
+	wait
+	read -r _ events _ bytes _ lost <"$tmp/listen"
+	awk -v k="$1" -v e="$events" -v b="$bytes" -v l="$lost" -v s="$secs" -v r="$rate" 'BEGIN {
+		printf "  %-8s %9.0f events/s %6.0f bytes/event  %5.1f%% of packets  ENOBUFS %d\n",
+			k, e / s, e ? b / e : 0, 100 * e / (r * s), l
+	}'
+	echo "$events" >"$tmp/events-$1"
+}
+echo "notification delivery at N=1 during a $secs s flood (outbound SA, ns1)"
+delivery pfkey
+delivery netlink
+awk -v p="$(cat "$tmp/events-pfkey")" -v n="$(cat "$tmp/events-netlink")" \
+	'BEGIN { printf "  PF_KEY / netlink events: %.3f\n", n ? p / n : 0 }'
+rm -rf "$tmp"
