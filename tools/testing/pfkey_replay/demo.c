@@ -12,7 +12,7 @@
 
 #include "../selftests/net/pfkey_replay_lib.h"
 
-static const char *const causes[] = { "get", "count", "timer", "update" };
+static const char *const causes[] = { "-", "count", "timer", "update" };
 
 static void print_state(const char *what, const struct msg *m)
 {
@@ -105,9 +105,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "monitor"))
 		return monitor(fd, atoi(argv[3]));
-	if (!strcmp(argv[1], "thresh") && argc == 9)
+	if (!strcmp(argv[1], "thresh") && argc == 8)
 		return set_replay(fd, argv + 3, false);
-	if (!strcmp(argv[1], "set-oseq") && argc == 8)
+	if (!strcmp(argv[1], "set-oseq") && argc == 7)
 		return set_replay(fd, argv + 3, true);
 	fprintf(stderr, "usage: see the top of demo.c\n");
 	return 2;
