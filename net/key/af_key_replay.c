@@ -348,12 +348,15 @@ int pfkey_replay_apply(struct xfrm_state *x,
 		       const struct sadb_x_replay_state *state,
 		       const struct sadb_x_replay_thresh *thresh)
 {
-	unsigned long *merged;
+	unsigned long *merged = NULL;
 	int err = 0;
 
-	merged = bitmap_zalloc(SADB_X_REPLAY_WINDOW_MAX, GFP_KERNEL);
-	if (!merged)
-		return -ENOMEM;
+	if (state) {
+		merged = bitmap_zalloc(state->sadb_x_replay_state_window,
+				       GFP_KERNEL);
+		if (!merged)
+			return -ENOMEM;
+	}
 
 	spin_lock_bh(&x->lock);
 	if (x->km.state != XFRM_STATE_VALID)

@@ -14,4 +14,6 @@ cp "$REPO/tools/testing/selftests/net/pfkey_replay.c" \
 	"$REPO/tools/testing/selftests/net/pfkey_replay_lib.h" "$out/net/"
 gcc -O2 -Wall -Werror -I"$REPO/include/uapi" \
 	-o "$out/net/pfkey_replay" "$out/net/pfkey_replay.c" >&2
+gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -o "$out/net/legacy_bytes" \
+	"$HARNESS/legacy_bytes.c" >&2
 echo "$out/net"

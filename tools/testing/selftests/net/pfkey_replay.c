@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
+#include <linux/xfrm.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -718,6 +720,40 @@ TEST_F(sa, counters_at_2_to_the_32)
 	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &in));
 	EXPECT_EQ(last, in.seq);
 	EXPECT_EQ(0, in.replay_window_errors);
+}
+
+/* A PF_KEY set-replay reaches netlink AEVENTS members, as NEWAE would. */
+TEST_F(sa, set_replay_tells_netlink_listeners)
+{
+	struct sockaddr_nl nl = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = 1 << (XFRMNLGRP_AEVENTS - 1),
+	};
+	struct pollfd pfd = { .events = POLLIN };
+	struct xfrm_aevent_id *ae = NULL;
+	struct nlmsghdr *nlh;
+	char buf[8192];
+	struct msg st;
+	ssize_t n;
+
+	pfd.fd = open_in_netns("ns1", AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
+	ASSERT_LE(0, pfd.fd);
+	ASSERT_EQ(0, bind(pfd.fd, (void *)&nl, sizeof(nl)));
+
+	ASSERT_EQ(0, set_replay(self->req1, self->env.a1, self->env.a2,
+				self->env.family, SPI_OUT,
+				state_of(&self->env, &st, 777, 0), NULL, NULL));
+	while (!ae && poll(&pfd, 1, 1000) == 1) {
+		n = recv(pfd.fd, buf, sizeof(buf), 0);
+		ASSERT_LT(0, n);
+		for (nlh = (void *)buf; NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n))
+			if (nlh->nlmsg_type == XFRM_MSG_NEWAE)
+				ae = NLMSG_DATA(nlh);
+	}
+	ASSERT_NE(NULL, ae);
+	EXPECT_EQ(htonl(SPI_OUT), ae->sa_id.spi);
+	EXPECT_EQ(XFRM_AE_CU, ae->flags);
+	close(pfd.fd);
 }
 
 TEST_F(sa, promiscuous_legacy_socket_sees_nothing_new)
