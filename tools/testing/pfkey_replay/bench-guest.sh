@@ -8,8 +8,8 @@ dir=$(dirname "$0")
 bench=$dir/bench
 demo=$dir/demo
 key=0x00112233445566778899aabbccddeeff01020304
-secs=${BENCH_SECONDS:-3}
-rounds=${BENCH_ROUNDS:-3}
+secs=${BENCH_SECONDS:-2}
+rounds=${BENCH_ROUNDS:-5}
 tmp=$(mktemp -d)
 
 for ns in ns1 ns2; do
@@ -25,7 +25,9 @@ thresh() {
 	$demo thresh ns2 0x1001 10.0.0.1 10.0.0.2 "$1" "$2" >/dev/null
 }
 flood() { $bench flood ns1 10.0.0.2 "$secs" | awk '{ print $2 }'; }
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# "median spread%": spread is (max - min) / median, the noise of the phase.
+stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+	m = v[int((NR + 1) / 2)]; printf "%d %.1f\n", m, 100 * (v[NR] - v[1]) / m }'; }
 
 thresh 1000 1000
 none=() pfkey=() netlink=()
@@ -45,26 +47,32 @@ for _ in $(seq "$rounds"); do
 	kill $m1 $m2
 	wait 2>/dev/null
 done
-n=$(median "${none[@]}") p=$(median "${pfkey[@]}") l=$(median "${netlink[@]}")
-echo "ESP flood ns1 -> ns2 (AES-GCM, UDP 1 byte), $rounds x $secs s, median"
-awk -v n="$n" -v p="$p" -v l="$l" 'BEGIN {
-	printf "  %-38s %9d pps  ratio %.3f\n", "nobody subscribed", n, 1
-	printf "  %-38s %9d pps  ratio %.3f\n", "PF_KEY subscriber, N=1000 T=1000ms", p, p / n
-	printf "  %-38s %9d pps  ratio %.3f\n", "ip xfrm monitor aevent, same N/T", l, l / n
+read -r n ns <<<"$(stats "${none[@]}")"
+read -r p ps <<<"$(stats "${pfkey[@]}")"
+read -r l ls <<<"$(stats "${netlink[@]}")"
+echo "ESP flood ns1 -> ns2 (AES-GCM, UDP 1 byte), $rounds x $secs s interleaved, median"
+awk -v n="$n" -v p="$p" -v l="$l" -v ns="$ns" -v ps="$ps" -v ls="$ls" 'BEGIN {
+	f = "  %-36s %7d pps  ratio %.3f  spread %4.1f%%\n"
+	printf f, "nobody subscribed", n, 1, ns
+	printf f, "PF_KEY subscriber, N=1000 T=1000ms", p, p / n, ps
+	printf f, "ip xfrm monitor aevent, same N/T", l, l / n, ls
 }'
 
 thresh 1 0
 delivery() {
-	$bench listen "$1" ns1 $((secs + 1)) >"$tmp/listen" &
+	local kind=$1
+
+	$bench listen "$kind" ns1 $((secs + 1)) >"$tmp/listen" &
 	sleep 0.5
 	rate=$(flood)
 	wait
-	read -r _ events _ bytes _ lost <"$tmp/listen"
-	awk -v k="$1" -v e="$events" -v b="$bytes" -v l="$lost" -v s="$secs" -v r="$rate" 'BEGIN {
+	set -- $(tail -n 1 "$tmp/listen")
+	events=$2 bytes=$4 lost=$6
+	awk -v k="$kind" -v e="$events" -v b="$bytes" -v l="$lost" -v s="$secs" -v r="$rate" 'BEGIN {
 		printf "  %-8s %9.0f events/s %6.0f bytes/event  %5.1f%% of packets  ENOBUFS %d\n",
 			k, e / s, e ? b / e : 0, 100 * e / (r * s), l
 	}'
-	echo "$events" >"$tmp/events-$1"
+	echo "$events" >"$tmp/events-$kind"
 }
 echo "notification delivery at N=1 during a $secs s flood (outbound SA, ns1)"
 delivery pfkey
