@@ -6,7 +6,7 @@
 
 tree=$("$HARNESS/series.sh")
 out=$CACHE/results
-mkdir -p "$out"
+mkdir -p "$out" "$CACHE/build"	# kunit.py creates only the last level
 rm -f "$out/kunit.tap"
 log "kunit.py run (UML) on $tree"
 (cd "$tree" && python3 tools/testing/kunit/kunit.py run \
