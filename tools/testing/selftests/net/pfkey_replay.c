@@ -756,6 +756,32 @@ TEST_F(sa, set_replay_tells_netlink_listeners)
 	close(pfd.fd);
 }
 
+/* A registered socket that overflows learns it, and can resynchronise. */
+TEST_F(sa, overrun_is_reported)
+{
+	const struct sadb_x_replay_state *st;
+	int tiny = 1;
+	struct msg m;
+
+	ASSERT_EQ(0, setsockopt(self->listen1, SOL_SOCKET, SO_RCVBUF, &tiny,
+				sizeof(tiny)));
+	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 1, 0));
+	send_packets(self->tx, 100);
+	usleep(200000);
+
+	EXPECT_EQ(-1, recv(self->listen1, m.words, sizeof(m.words),
+			   MSG_DONTWAIT));
+	EXPECT_EQ(ENOBUFS, errno);
+	/* What was queued is still there, then the stream goes on. */
+	st = next_notify(self->listen1, &m, SPI_OUT, 500);
+	ASSERT_NE(NULL, st);
+	drain(self->listen1);
+	send_packets(self->tx, 1);
+	st = next_notify(self->listen1, &m, SPI_OUT, 1000);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(101, st->sadb_x_replay_state_oseq);
+}
+
 TEST_F(sa, promiscuous_legacy_socket_sees_nothing_new)
 {
 	struct msg m, got;
