@@ -2,6 +2,7 @@
 # Inside the VM: prepare the kernel side of one tier and run the selftest,
 # its TAP output going to /run/results/tap.txt.
 # Usage: guest-tier.sh module|patched SELFTEST_DIR [MODULE.ko]
+# With PFKEY_SOCKET_TEST set, also runs that C++ test binary in ns1.
 set -u
 tier=$1 bin=$2 ko=${3:-}
 modprobe=/usr/sbin/modprobe
@@ -53,4 +54,15 @@ if [ "$tier" = module ]; then
 	/usr/sbin/lsmod | grep -q '^af_key' || install_module || exit 1
 fi
 "$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+
+# GoogleTest's "[       OK ] X (N ms)" and "[  FAILED  ] X (N ms)" as TAP.
+if [ -n "${PFKEY_SOCKET_TEST:-}" ]; then
+	PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 $PFKEY_SOCKET_TEST" \
+		"$bin/pfkey_replay.sh" 2>&1 | tee /run/results/socket_test.log |
+		sed -n 's/^\[       OK \] \([^ ]*\) (.*/ok \1/p
+			s/^\[  FAILED  \] \([^ ]*\) (.*/not ok \1/p' |
+		tee -a /run/results/tap.txt
+	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+fi
+exit "$rc"

@@ -3,6 +3,8 @@
 # The C++ user space: GoogleTest under ASan+UBSan, then the PF_KEY decoder
 # under libFuzzer for FUZZ_SECONDS (default 60) from the committed corpus.
 # Writes $CACHE/results/userspace.tap.
+# "userspace.sh build" only builds, and prints the build directory (the VM
+# tiers run its pfkey_socket_test against a real kernel).
 . "$(dirname "$0")/lib.sh"
 
 seconds=${FUZZ_SECONDS:-60}
@@ -16,6 +18,10 @@ cmake -S "$REPO/tools" -B "$CACHE/userspace" -DCMAKE_BUILD_TYPE=Debug \
 	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_FLAGS="$san" \
 	-DCMAKE_EXE_LINKER_FLAGS="$san" >&2
 cmake --build "$CACHE/userspace" -j"$JOBS" >&2
+if [ "${1:-}" = build ]; then
+	echo "$CACHE/userspace"
+	exit 0
+fi
 (cd "$CACHE/userspace" && ctest --output-on-failure) >"$out/ctest.log" 2>&1
 sed -n 's/.*Test *#[0-9]*: \([^ ]*\) \.*  *Passed.*/ok \1/p
 	s/.*Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Not Run\|Exception\).*/not ok \1/p' \

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+// A PF_KEY v2 socket: requests matched to their replies, everything else
+// kept for the subscriber, and lost messages reported, never swallowed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <variant>
+
+#include "pfkey/message.hpp"
+#include "pfkey/result.hpp"
+
+namespace pfkey {
+
+// The kernel dropped messages for this socket (its queue was full): what
+// the caller knows may be stale and should be read again (SADB_DUMP).
+struct Overrun {
+	bool operator==(const Overrun &) const = default;
+};
+
+using Event = std::variant<Message, Overrun>;
+
+class Socket {
+public:
+	// A PF_KEY socket in the caller's network namespace (CAP_NET_ADMIN).
+	static Result<Socket> open();
+
+	Socket(Socket &&other) noexcept;
+	Socket &operator=(Socket &&other) noexcept;
+	Socket(const Socket &) = delete;
+	Socket &operator=(const Socket &) = delete;
+	~Socket();
+
+	// For poll()-based event loops and socket options.
+	int fd() const { return fd_; }
+
+	// Sends @request with the next sequence number and this process's pid
+	// and returns the reply of the same type, sequence and pid. A reply
+	// with sadb_msg_errno set is returned as that errno. Whatever else
+	// arrives meanwhile is kept for next_event().
+	Result<Message> request(Message request,
+				std::chrono::milliseconds timeout =
+					std::chrono::seconds(3));
+
+	// Opts in to the replay extension (SADB_X_REPLAY_REGISTER). A kernel
+	// without it answers EINVAL.
+	Result<Message> register_replay();
+
+	// The next message the kernel broadcast, or Overrun; ETIMEDOUT when
+	// nothing arrived within @timeout.
+	Result<Event> next_event(std::chrono::milliseconds timeout);
+
+private:
+	explicit Socket(int fd) : fd_(fd) {}
+	Result<Event> receive(std::chrono::milliseconds timeout);
+
+	int fd_ = -1;
+	std::uint32_t seq_ = 0;
+	std::deque<Event> backlog_;
+};
+
+} // namespace pfkey

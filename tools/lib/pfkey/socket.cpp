@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "pfkey/socket.hpp"
+
+#include <cerrno>
+#include <linux/pfkey_replay.h>
+#include <linux/pfkeyv2.h>
+#include <poll.h>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+namespace pfkey {
+
+Result<Socket> Socket::open()
+{
+	const int fd = ::socket(PF_KEY, SOCK_RAW | SOCK_CLOEXEC, PF_KEY_V2);
+
+	if (fd < 0)
+		return Error{errno, "PF_KEY socket"};
+	return Socket(fd);
+}
+
+Socket::Socket(Socket &&other) noexcept
+	: fd_(std::exchange(other.fd_, -1)), seq_(other.seq_),
+	  backlog_(std::move(other.backlog_))
+{
+}
+
+Socket &Socket::operator=(Socket &&other) noexcept
+{
+	if (this != &other) {
+		if (fd_ >= 0)
+			::close(fd_);
+		fd_ = std::exchange(other.fd_, -1);
+		seq_ = other.seq_;
+		backlog_ = std::move(other.backlog_);
+	}
+	return *this;
+}
+
+Socket::~Socket()
+{
+	if (fd_ >= 0)
+		::close(fd_);
+}
+
+Result<Event> Socket::receive(std::chrono::milliseconds timeout)
+{
+	pollfd pfd{fd_, POLLIN, 0};
+	const int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+
+	if (ready < 0)
+		return Error{errno, "PF_KEY poll"};
+	if (ready == 0)
+		return Error{ETIMEDOUT, "PF_KEY receive"};
+
+	std::vector<std::uint8_t> buf(65536);
+	const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+	if (n < 0 && errno == ENOBUFS)
+		return Event{Overrun{}};
+	if (n < 0)
+		return Error{errno, "PF_KEY receive"};
+	buf.resize(n);
+	auto msg = decode(buf);
+	if (!msg)
+		return msg.error();
+	return Event{std::move(*msg)};
+}
+
+Result<Message> Socket::request(Message req, std::chrono::milliseconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	const auto pid = static_cast<std::uint32_t>(::getpid());
+	const std::string what = "PF_KEY message type " + std::to_string(req.type);
+
+	req.seq = ++seq_;
+	req.pid = pid;
+	const auto bytes = encode(req);
+	if (::send(fd_, bytes.data(), bytes.size(), 0) < 0)
+		return Error{errno, what};
+
+	for (;;) {
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now());
+		if (left.count() <= 0)
+			return Error{ETIMEDOUT, what};
+		auto event = receive(left);
+		if (!event)
+			return event.error();
+		auto *reply = std::get_if<Message>(&*event);
+		if (reply && reply->seq == req.seq && reply->pid == pid &&
+		    reply->type == req.type) {
+			if (reply->errnum)
+				return Error{reply->errnum, what};
+			return std::move(*reply);
+		}
+		backlog_.push_back(std::move(*event));
+	}
+}
+
+Result<Message> Socket::register_replay()
+{
+	Message m;
+
+	m.type = SADB_X_REPLAY_REGISTER;
+	return request(std::move(m));
+}
+
+Result<Event> Socket::next_event(std::chrono::milliseconds timeout)
+{
+	if (!backlog_.empty()) {
+		Event e = std::move(backlog_.front());
+		backlog_.pop_front();
+		return e;
+	}
+	return receive(timeout);
+}
+
+} // namespace pfkey
