@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # checkpatch.pl --strict over every patch of the generated series, and sparse
-# over the new kernel code in the stock-kernel module build.
+# over the new kernel code in the stock-kernel module build. Writes one
+# "ok"/"not ok" line per check to $CACHE/results/style.tap.
 . "$(dirname "$0")/lib.sh"
 
 tree=$("$HARNESS/series.sh")
-status=0
+# spdxcheck.py needs Debian's python3-ply, not whatever python3 comes first.
+export PATH=/usr/bin:$PATH
+tap=$CACHE/results/style.tap
+mkdir -p "$CACHE/results"
+: >"$tap"
+
 for p in "$CACHE"/series/*.patch; do
-	if ! (cd "$tree" && perl scripts/checkpatch.pl --strict --no-signoff \
-		-q --ignore FILE_PATH_CHANGES "$p"); then
-		echo "checkpatch: $(basename "$p") has findings" >&2
-		status=1
-	fi
+	if (cd "$tree" && perl scripts/checkpatch.pl --strict --no-signoff -q \
+		--ignore FILE_PATH_CHANGES "$p") >&2; then
+		echo "ok checkpatch $(basename "$p")"
+	else
+		echo "not ok checkpatch $(basename "$p")"
+	fi >>"$tap"
 done
+
 kver=$(stock_kver)
+stage=$CACHE/module/$kver
 "$HARNESS/module.sh" "$kver" >/dev/null
-touch "$CACHE/module/$kver/net/key/af_key_replay.c" \
-	"$CACHE/module/$kver/compat/xfrm_aevent_gate.c"
-if make -s -C "/lib/modules/$kver/build" M="$CACHE/module/$kver" C=1 \
+touch "$stage/net/key/af_key_replay.c" "$stage/compat/xfrm_aevent_gate.c"
+findings=$(make -s -C "/lib/modules/$kver/build" M="$stage" C=1 \
 	CHECK="sparse -Wno-unknown-attribute" modules 2>&1 |
-	grep -E 'af_key_replay|xfrm_aevent_gate' | grep -E 'warning|error'; then
-	echo "sparse: findings in the new code" >&2
-	status=1
+	grep -E 'af_key_replay|xfrm_aevent_gate' | grep -E 'warning|error' || true)
+if [ -z "$findings" ]; then
+	echo "ok sparse af_key_replay.c xfrm_aevent_gate.c" >>"$tap"
+else
+	echo "$findings" >&2
+	echo "not ok sparse af_key_replay.c xfrm_aevent_gate.c" >>"$tap"
 fi
-exit $status
+cat "$tap" >&2
+! grep -q '^not ok' "$tap"
