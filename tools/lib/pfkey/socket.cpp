@@ -100,6 +100,49 @@ Result<Message> Socket::request(Message req, std::chrono::milliseconds timeout)
 	}
 }
 
+Result<std::vector<Message>> Socket::dump(std::uint8_t satype,
+					  std::chrono::milliseconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	const auto pid = static_cast<std::uint32_t>(::getpid());
+	std::vector<Message> sas;
+	Message req;
+
+	req.type = SADB_DUMP;
+	req.satype = satype;
+	req.seq = ++seq_;
+	req.pid = pid;
+	const auto bytes = encode(req);
+	if (::send(fd_, bytes.data(), bytes.size(), 0) < 0)
+		return Error{errno, "SADB_DUMP"};
+
+	// Replies count down to sequence number 0 instead of echoing ours.
+	for (;;) {
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now());
+		if (left.count() <= 0)
+			return Error{ETIMEDOUT, "SADB_DUMP"};
+		auto event = receive(left);
+		if (!event)
+			return event.error();
+		if (std::holds_alternative<Overrun>(*event))
+			return Error{ENOBUFS, "SADB_DUMP"};
+		auto &m = std::get<Message>(*event);
+		if (m.type != SADB_DUMP || m.pid != pid) {
+			backlog_.push_back(std::move(*event));
+			continue;
+		}
+		if (m.errnum == ENOENT)
+			return sas;
+		if (m.errnum)
+			return Error{m.errnum, "SADB_DUMP"};
+		const bool last = m.seq == 0;
+		sas.push_back(std::move(m));
+		if (last)
+			return sas;
+	}
+}
+
 Result<Message> Socket::register_replay()
 {
 	Message m;

@@ -2,9 +2,11 @@
 # Inside the VM: prepare the kernel side of one tier and run the selftest,
 # its TAP output going to /run/results/tap.txt.
 # Usage: guest-tier.sh module|patched SELFTEST_DIR [MODULE.ko]
-# With PFKEY_SOCKET_TEST set, also runs that C++ test binary in ns1.
+# With PFKEY_SOCKET_TEST set, also runs that C++ test binary in ns1, and
+# with PFKEY_CLI set, cli-test.sh on that sareplay.
 set -u
 tier=$1 bin=$2 ko=${3:-}
+HARNESS_DIR=$(dirname "$0")
 modprobe=/usr/sbin/modprobe
 kver=$(uname -r)
 
@@ -64,5 +66,10 @@ if [ -n "${PFKEY_SOCKET_TEST:-}" ]; then
 			s/^\[  FAILED  \] \([^ ]*\) (.*/not ok \1/p' |
 		tee -a /run/results/tap.txt
 	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+fi
+
+if [ -n "${PFKEY_CLI:-}" ]; then
+	PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 $HARNESS_DIR/cli-test.sh $PFKEY_CLI" \
+		"$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
 fi
 exit "$rc"

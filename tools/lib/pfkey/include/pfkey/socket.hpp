@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <variant>
+#include <vector>
 
 #include "pfkey/message.hpp"
 #include "pfkey/result.hpp"
@@ -42,6 +43,12 @@ public:
 	Result<Message> request(Message request,
 				std::chrono::milliseconds timeout =
 					std::chrono::seconds(3));
+
+	// SADB_DUMP of @satype: every SA, in the kernel's order. An empty
+	// table is an empty vector, not an error.
+	Result<std::vector<Message>> dump(std::uint8_t satype,
+					  std::chrono::milliseconds timeout =
+						  std::chrono::seconds(3));
 
 	// Opts in to the replay extension (SADB_X_REPLAY_REGISTER). A kernel
 	// without it answers EINVAL.
