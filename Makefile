@@ -7,7 +7,7 @@
 RUN := tools/testing/pfkey_replay/run
 KVER ?= $(shell . tools/testing/pfkey_replay/lib.sh && stock_kver)
 
-.PHONY: demo test bench deps module install dkms patches kernel kunit checkpatch
+.PHONY: demo test bench deps module install dkms patches apply kernel kunit checkpatch
 
 demo:			## the stock Debian kernel in QEMU, with the module
 	$(RUN) demo
@@ -34,6 +34,9 @@ dkms:			## what dkms.conf runs: af_key.ko into this directory
 
 patches:		## the series, git format-patch style, into build/patches
 	$(RUN) patches build/patches
+
+apply:			## apply the series to TREE=/path/to/linux-6.1
+	tools/testing/pfkey_replay/apply.sh $(TREE)
 
 kernel:			## the patched x86_64 test kernel
 	tools/testing/pfkey_replay/kernel.sh

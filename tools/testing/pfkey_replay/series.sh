@@ -50,6 +50,11 @@ if [ "$(cat "$series.stamp" 2>/dev/null)" != "$stamp" ]; then
 	done <"$REPO/patches/series"
 	rm -rf "$series"
 	git -C "$tree" format-patch -q -M -o "$series" base..replay
+	# What users get must git-am onto pristine linux-source-6.1 as is.
+	git -C "$tree" checkout -q -B am-check base
+	git -C "$tree" am -q "$series"/*.patch || die "the series does not git-am"
+	git -C "$tree" diff --quiet replay am-check || die "git am gave another tree"
+	git -C "$tree" checkout -q replay
 	echo "$stamp" >"$series.stamp"
 fi
 
