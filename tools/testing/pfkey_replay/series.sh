@@ -11,7 +11,8 @@
 out=${1:-}
 tree=$CACHE/tree
 series=$CACHE/series
-stamp=$(inputs_hash patches include net tools/testing/selftests Documentation)
+stamp=$(inputs_hash patches include net tools/testing/selftests Documentation \
+	tools/testing/pfkey_replay/series.sh)
 
 if [ ! -d "$tree/.git" ]; then
 	log "making a git tree of linux-source-6.1 (once)"
