@@ -39,31 +39,6 @@ struct Options {
 	std::optional<unsigned> count;
 };
 
-std::string address_text(const pfkey::Address &a)
-{
-	char buf[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(a.family, a.addr.data(), buf, sizeof(buf));
-	return buf;
-}
-
-std::optional<pfkey::Address> parse_address(const std::string &text)
-{
-	pfkey::Address a;
-
-	if (inet_pton(AF_INET, text.c_str(), a.addr.data()) == 1) {
-		a.family = AF_INET;
-		a.prefixlen = 32;
-		return a;
-	}
-	if (inet_pton(AF_INET6, text.c_str(), a.addr.data()) == 1) {
-		a.family = AF_INET6;
-		a.prefixlen = 128;
-		return a;
-	}
-	return std::nullopt;
-}
-
 const char *cause_name(std::uint8_t cause)
 {
 	switch (cause) {
@@ -92,9 +67,9 @@ json to_json(const pfkey::Message &m)
 	if (m.sa)
 		j["spi"] = m.sa->spi;
 	if (m.src)
-		j["src"] = address_text(*m.src);
+		j["src"] = pfkey::to_string(*m.src);
 	if (m.dst)
-		j["dst"] = address_text(*m.dst);
+		j["dst"] = pfkey::to_string(*m.dst);
 	j["proto"] = m.satype == SADB_SATYPE_AH ? "ah" : "esp";
 	if (m.replay_thresh)
 		j["thresh"] = {{"packets", m.replay_thresh->packets},
@@ -119,8 +94,8 @@ std::string to_text(const pfkey::Message &m)
 	char spi[16];
 
 	std::snprintf(spi, sizeof(spi), "0x%08x", m.sa ? m.sa->spi : 0);
-	out << "src " << (m.src ? address_text(*m.src) : "?") << " dst "
-	    << (m.dst ? address_text(*m.dst) : "?") << "\n\tproto "
+	out << "src " << (m.src ? pfkey::to_string(*m.src) : "?") << " dst "
+	    << (m.dst ? pfkey::to_string(*m.dst) : "?") << "\n\tproto "
 	    << (m.satype == SADB_SATYPE_AH ? "ah" : "esp") << " spi " << spi
 	    << "\n";
 	if (m.replay_thresh)
@@ -173,14 +148,14 @@ pfkey::Message sa_request(const Options &o, std::uint8_t type)
 	m.type = type;
 	m.satype = satype(o);
 	m.sa = pfkey::Sa{o.spi, 0, 0, 0, 0, 0};
-	m.src = parse_address(o.src);
-	m.dst = parse_address(o.dst);
+	m.src = pfkey::parse_address(o.src);
+	m.dst = pfkey::parse_address(o.dst);
 	return m;
 }
 
 std::optional<std::string> check_addresses(const Options &o)
 {
-	const auto src = parse_address(o.src), dst = parse_address(o.dst);
+	const auto src = pfkey::parse_address(o.src), dst = pfkey::parse_address(o.dst);
 
 	if (!src)
 		return "not an IPv4 or IPv6 address: " + o.src;

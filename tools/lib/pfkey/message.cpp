@@ -335,6 +335,31 @@ std::optional<Error> decode_ext(View v, std::uint16_t type, Message &m)
 
 } // namespace
 
+std::optional<Address> parse_address(const std::string &text)
+{
+	Address a;
+
+	if (inet_pton(AF_INET, text.c_str(), a.addr.data()) == 1) {
+		a.family = AF_INET;
+		a.prefixlen = 32;
+		return a;
+	}
+	if (inet_pton(AF_INET6, text.c_str(), a.addr.data()) == 1) {
+		a.family = AF_INET6;
+		a.prefixlen = 128;
+		return a;
+	}
+	return std::nullopt;
+}
+
+std::string to_string(const Address &address)
+{
+	char buf[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(address.family, address.addr.data(), buf, sizeof(buf));
+	return buf;
+}
+
 std::vector<std::uint8_t> encode(const Message &msg)
 {
 	std::map<std::uint16_t, Bytes> exts;

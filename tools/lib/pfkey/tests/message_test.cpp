@@ -15,20 +15,14 @@ namespace {
 
 Address v4(const char *ip, std::uint8_t prefix = 32)
 {
-	Address a;
-	a.family = AF_INET;
+	auto a = *parse_address(ip);
 	a.prefixlen = prefix;
-	inet_pton(AF_INET, ip, a.addr.data());
 	return a;
 }
 
 Address v6(const char *ip)
 {
-	Address a;
-	a.family = AF_INET6;
-	a.prefixlen = 128;
-	inet_pton(AF_INET6, ip, a.addr.data());
-	return a;
+	return *parse_address(ip);
 }
 
 // What the kernel sends for SADB_GET to a socket registered for replay.
@@ -278,6 +272,15 @@ TEST(Malformed, NoPrefixOrByteFlipCrashes)
 		bytes[i] ^= 0xff;
 		(void)decode(bytes);
 	}
+}
+
+TEST(Address, ParsesHostAddressesOnly)
+{
+	EXPECT_EQ(AF_INET, parse_address("10.0.0.1")->family);
+	EXPECT_EQ(AF_INET6, parse_address("fd00::2")->family);
+	EXPECT_EQ("fd00::2", to_string(*parse_address("fd00::2")));
+	for (const char *bad : {"", "nope", "10.0.0.256", "10.0.0.0/8", "fd00::1::2"})
+		EXPECT_FALSE(parse_address(bad).has_value()) << bad;
 }
 
 TEST(ErrorText, CarriesErrnoText)

@@ -23,11 +23,7 @@ constexpr std::uint32_t kSpi = 0x1001;
 
 Address v4(const char *ip)
 {
-	Address a;
-	a.family = AF_INET;
-	a.prefixlen = 32;
-	inet_pton(AF_INET, ip, a.addr.data());
-	return a;
+	return *parse_address(ip);
 }
 
 Message sa_request(std::uint8_t type, std::uint32_t spi = kSpi)

@@ -833,6 +833,18 @@ TEST(register_rules)
 	close(fd);
 }
 
+/* The thresholds SADB_GET reports for the SA of thresholds_at_add_and_update. */
+static const struct sadb_x_replay_thresh *get_thresh(int fd, struct msg *reply)
+{
+	struct msg m;
+
+	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
+	msg_add_sa_id(&m, 0x3001, AF_INET, "10.9.0.1", "10.9.0.2");
+	if (pfkey_request(fd, &m, reply))
+		return NULL;
+	return msg_ext(reply, SADB_X_EXT_REPLAY_THRESH);
+}
+
 TEST(thresholds_at_add_and_update)
 {
 	const struct sadb_x_replay_thresh *t;
@@ -845,10 +857,7 @@ TEST(thresholds_at_add_and_update)
 	sh("ip -n ns3 xfrm state flush");
 	ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, AF_INET, 0x3001, "10.9.0.1",
 				  "10.9.0.2", 5, 2000));
-	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
-	msg_add_sa_id(&m, 0x3001, AF_INET, "10.9.0.1", "10.9.0.2");
-	ASSERT_EQ(0, pfkey_request(fd, &m, &reply));
-	t = msg_ext(&reply, SADB_X_EXT_REPLAY_THRESH);
+	t = get_thresh(fd, &reply);
 	ASSERT_NE(NULL, t);
 	EXPECT_EQ(5, t->sadb_x_replay_thresh_packets);
 	EXPECT_EQ(2000, t->sadb_x_replay_thresh_msecs);
@@ -856,11 +865,7 @@ TEST(thresholds_at_add_and_update)
 	/* SADB_UPDATE of a live SA carries new thresholds over. */
 	ASSERT_EQ(0, pfkey_add_sa(fd, SADB_UPDATE, AF_INET, 0x3001,
 				  "10.9.0.1", "10.9.0.2", 64, 1000));
-
-	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
-	msg_add_sa_id(&m, 0x3001, AF_INET, "10.9.0.1", "10.9.0.2");
-	ASSERT_EQ(0, pfkey_request(fd, &m, &reply));
-	t = msg_ext(&reply, SADB_X_EXT_REPLAY_THRESH);
+	t = get_thresh(fd, &reply);
 	ASSERT_NE(NULL, t);
 	EXPECT_EQ(64, t->sadb_x_replay_thresh_packets);
 	EXPECT_EQ(1000, t->sadb_x_replay_thresh_msecs);

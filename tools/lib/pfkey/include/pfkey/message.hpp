@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "pfkey/result.hpp"
@@ -42,6 +43,10 @@ struct Address {
 	std::uint8_t prefixlen = 0;
 	bool operator==(const Address &) const = default;
 };
+
+// "10.0.0.1" or "fd00::1" as a host address (/32, /128); nullopt if neither.
+std::optional<Address> parse_address(const std::string &text);
+std::string to_string(const Address &address);
 
 struct Key {
 	std::uint16_t bits = 0;
