@@ -7,7 +7,7 @@
 RUN := tools/testing/pfkey_replay/run
 KVER ?= $(shell . tools/testing/pfkey_replay/lib.sh && stock_kver)
 
-.PHONY: demo test bench deps module install dkms patches apply kernel kunit checkpatch
+.PHONY: demo test bench deps module install dkms patches apply tools kernel kunit checkpatch
 
 demo:			## the stock Debian kernel in QEMU, with the module
 	$(RUN) demo
@@ -37,6 +37,10 @@ patches:		## the series, git format-patch style, into build/patches
 
 apply:			## apply the series to TREE=/path/to/linux-6.1
 	tools/testing/pfkey_replay/apply.sh $(TREE)
+
+tools:			## the C++ library and sareplay, into build/tools
+	cmake -S tools -B build/tools -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build/tools -j
 
 kernel:			## the patched x86_64 test kernel
 	tools/testing/pfkey_replay/kernel.sh
