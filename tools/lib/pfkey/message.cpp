@@ -406,13 +406,18 @@ std::vector<std::uint8_t> encode(const Message &msg)
 	hdr.sadb_msg_satype = msg.satype;
 	hdr.sadb_msg_seq = msg.seq;
 	hdr.sadb_msg_pid = msg.pid;
-	Bytes out;
-	append(out, hdr);
+	std::size_t size = sizeof(hdr);
 	for (const auto &[type, ext] : exts)
-		out.insert(out.end(), ext.begin(), ext.end());
-	const std::uint16_t words = out.size() / kWord;
-	std::memcpy(out.data() + offsetof(sadb_msg, sadb_msg_len), &words,
-		    sizeof(words));
+		size += ext.size();
+	hdr.sadb_msg_len = size / kWord;
+
+	Bytes out(size);
+	std::memcpy(out.data(), &hdr, sizeof(hdr));
+	std::size_t off = sizeof(hdr);
+	for (const auto &[type, ext] : exts) {
+		std::memcpy(out.data() + off, ext.data(), ext.size());
+		off += ext.size();
+	}
 	return out;
 }
 
