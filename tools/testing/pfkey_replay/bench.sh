@@ -24,5 +24,5 @@ cmake --build "$CACHE/tools-release" --target pfkey_codec_bench -j"$JOBS" >/dev/
 echo "PF_KEY codec (C++, host), messages per second"
 "$CACHE/tools-release/lib/pfkey/pfkey_codec_bench" --benchmark_min_time=0.5 \
 	--benchmark_format=csv 2>/dev/null |
-	awk -F, '/notification/ { gsub(/"/, "", $1); printf "  %-28s %12.0f msg/s\n", $1, $NF }'
+	awk -F, '/notification/ { gsub(/"/, "", $1); printf "  %-28s %12.0f msg/s\n", $1, $7 }'
 
