@@ -11,19 +11,20 @@ for tool in bench demo; do
 		"$HARNESS/$tool.c"
 done
 cp "$HARNESS/bench-guest.sh" "$CACHE/selftests/"
-cmake -S "$REPO/tools" -B "$CACHE/tools-release" -DCMAKE_BUILD_TYPE=Release \
+release=$(cmake_dir tools-release)
+cmake -S "$REPO/tools" -B "$release" -DCMAKE_BUILD_TYPE=Release \
 	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
-cmake --build "$CACHE/tools-release" -j"$JOBS" >/dev/null
+cmake --build "$release" -j"$JOBS" >/dev/null
 rm -rf "$CACHE/results/bench"
 "$HARNESS/vm.sh" "/boot/vmlinuz-$kver" "$kver" "$CACHE/results/bench" \
 	env PFKEY_REPLAY_BIN="$CACHE/selftests/bench-guest.sh" \
-	SAREPLAY="$CACHE/tools-release/cli/sareplay" \
+	SAREPLAY="$release/cli/sareplay" \
 	"$HARNESS/guest-tier.sh" module "$st" "$ko" || true
 sed -n '/^ESP flood/,$p' "$CACHE/results/bench/tap.txt"
 
 # The C++ codec, on the host, next to the kernel's notification rate above.
 echo "PF_KEY codec (C++, host), messages per second"
-"$CACHE/tools-release/lib/pfkey/pfkey_codec_bench" --benchmark_min_time=0.5 \
+"$release/lib/pfkey/pfkey_codec_bench" --benchmark_min_time=0.5 \
 	--benchmark_format=csv 2>/dev/null |
 	awk -F, '/notification/ { gsub(/"/, "", $1); printf "  %-28s %12.0f msg/s\n", $1, $7 }'
 

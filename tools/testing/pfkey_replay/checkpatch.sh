@@ -5,12 +5,13 @@
 # "ok"/"not ok" line per check to $CACHE/results/style.tap.
 . "$(dirname "$0")/lib.sh"
 
-tree=$("$HARNESS/series.sh")
-# spdxcheck.py needs Debian's python3-ply, not whatever python3 comes first.
-export PATH=/usr/bin:$PATH
+# Emptied first: a run that dies early must not leave old results counted.
 tap=$CACHE/results/style.tap
 mkdir -p "$CACHE/results"
 : >"$tap"
+tree=$("$HARNESS/series.sh")
+# spdxcheck.py needs Debian's python3-ply, not whatever python3 comes first.
+export PATH=/usr/bin:$PATH
 
 for p in "$CACHE"/series/*.patch; do
 	if (cd "$tree" && perl scripts/checkpatch.pl --strict --no-signoff -q \

@@ -4,10 +4,10 @@
 # Writes $CACHE/results/kunit.tap ("ok"/"not ok" per case) and the log.
 . "$(dirname "$0")/lib.sh"
 
-tree=$("$HARNESS/series.sh")
 out=$CACHE/results
 mkdir -p "$out" "$CACHE/build"	# kunit.py creates only the last level
-rm -f "$out/kunit.tap"
+rm -f "$out/kunit.tap"		# a run that dies early counts nothing old
+tree=$("$HARNESS/series.sh")
 log "kunit.py run (UML) on $tree"
 (cd "$tree" && python3 tools/testing/kunit/kunit.py run \
 	--build_dir="$CACHE/build/kunit" \

@@ -49,3 +49,14 @@ inputs_hash() {
 	(cd "$REPO" && git ls-files -co --exclude-standard "$@" | sort |
 		xargs -r sha1sum) | sha1sum | cut -c1-16
 }
+
+# A CMake build directory for this checkout's tools/: CMake refuses one
+# configured for another source directory, and CI clones anew each run.
+cmake_dir() {
+	local dir=$CACHE/$1
+	if [ -f "$dir/CMakeCache.txt" ] && ! grep -qx \
+		"CMAKE_HOME_DIRECTORY:INTERNAL=$REPO/tools" "$dir/CMakeCache.txt"; then
+		rm -rf "$dir"
+	fi
+	echo "$dir"
+}

@@ -12,27 +12,29 @@ out=$CACHE/results
 tap=$out/userspace.tap
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 mkdir -p "$out"
-: >"$tap"
+: >"$tap"		# a run that dies early counts nothing old
+build=$(cmake_dir userspace)
+fuzz=$(cmake_dir fuzz)
 
-cmake -S "$REPO/tools" -B "$CACHE/userspace" -DCMAKE_BUILD_TYPE=Debug \
+cmake -S "$REPO/tools" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
 	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_FLAGS="$san" \
 	-DCMAKE_EXE_LINKER_FLAGS="$san" >&2
-cmake --build "$CACHE/userspace" -j"$JOBS" >&2
+cmake --build "$build" -j"$JOBS" >&2
 if [ "${1:-}" = build ]; then
-	echo "$CACHE/userspace"
+	echo "$build"
 	exit 0
 fi
-(cd "$CACHE/userspace" && ctest --output-on-failure) >"$out/ctest.log" 2>&1
+(cd "$build" && ctest --output-on-failure) >"$out/ctest.log" 2>&1
 sed -n 's/.*Test *#[0-9]*: \([^ ]*\) \.*  *Passed.*/ok \1/p
 	s/.*Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Not Run\|Exception\).*/not ok \1/p' \
 	"$out/ctest.log" >>"$tap"
 
-cmake -S "$REPO/tools" -B "$CACHE/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S "$REPO/tools" -B "$fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_CXX_COMPILER=clang++ -DPFKEY_FUZZ=ON \
 	-DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >&2
-cmake --build "$CACHE/fuzz" --target pfkey_decode_fuzz -j"$JOBS" >&2
+cmake --build "$fuzz" --target pfkey_decode_fuzz -j"$JOBS" >&2
 corpus=$(mktemp -d)
-if "$CACHE/fuzz/lib/pfkey/pfkey_decode_fuzz" -max_total_time="$seconds" \
+if "$fuzz/lib/pfkey/pfkey_decode_fuzz" -max_total_time="$seconds" \
 	-print_final_stats=1 "$corpus" "$REPO/tools/lib/pfkey/fuzz/corpus" \
 	>"$out/fuzz.log" 2>&1; then
 	echo "ok decode_fuzz $(sed -n 's/.*stat::number_of_executed_units: *//p' "$out/fuzz.log") executions"
