@@ -115,12 +115,13 @@ std::string to_text(const pfkey::Message &m)
 	return out.str();
 }
 
+// Buffered: monitor flushes when the kernel goes quiet, and at exit.
 void print(const Options &o, const pfkey::Message &m)
 {
 	if (o.json)
-		std::cout << to_json(m).dump() << std::endl;
+		std::cout << to_json(m).dump() << '\n';
 	else
-		std::cout << to_text(m) << std::flush;
+		std::cout << to_text(m);
 }
 
 int fail(const pfkey::Error &e)
@@ -305,22 +306,31 @@ int cmd_monitor(const Options &o)
 		return fail(sock.error());
 	std::signal(SIGINT, [](int) { stop_requested = 1; });
 	std::signal(SIGTERM, [](int) { stop_requested = 1; });
+	// Room for bursts; SO_RCVBUFFORCE passes rmem_max with CAP_NET_ADMIN.
+	const int rcvbuf = 8 << 20;
+	if (setsockopt(sock->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+		       sizeof(rcvbuf)))
+		setsockopt(sock->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+			   sizeof(rcvbuf));
 
 	unsigned seen = 0;
 	while (!stop_requested && (!o.count || seen < *o.count)) {
 		auto event = sock->next_event(200ms);
 		if (!event) {
 			if (event.error().code == ETIMEDOUT ||
-			    event.error().code == EINTR)
+			    event.error().code == EINTR) {
+				std::cout.flush();
 				continue;
+			}
 			return fail(event.error());
 		}
 		if (std::holds_alternative<pfkey::Overrun>(*event)) {
-			// Never silent: the state shown may be stale now.
+			// Never silent: the state shown may be stale now. The
+			// kernel reports each episode once, until we catch up.
 			if (o.json)
-				std::cout << json{{"lost", true}}.dump() << std::endl;
+				std::cout << json{{"lost", true}}.dump() << '\n';
 			else
-				std::cout << "lost notifications (ENOBUFS)" << std::endl;
+				std::cout << "lost notifications (ENOBUFS)\n";
 			continue;
 		}
 		const auto &m = std::get<pfkey::Message>(*event);
@@ -329,6 +339,7 @@ int cmd_monitor(const Options &o)
 		print(o, m);
 		seen++;
 	}
+	std::cout.flush();
 	return 0;
 }
 

@@ -24,7 +24,7 @@ Result<Socket> Socket::open()
 
 Socket::Socket(Socket &&other) noexcept
 	: fd_(std::exchange(other.fd_, -1)), seq_(other.seq_),
-	  backlog_(std::move(other.backlog_))
+	  backlog_(std::move(other.backlog_)), rx_(std::move(other.rx_))
 {
 }
 
@@ -36,6 +36,7 @@ Socket &Socket::operator=(Socket &&other) noexcept
 		fd_ = std::exchange(other.fd_, -1);
 		seq_ = other.seq_;
 		backlog_ = std::move(other.backlog_);
+		rx_ = std::move(other.rx_);
 	}
 	return *this;
 }
@@ -56,14 +57,12 @@ Result<Event> Socket::receive(std::chrono::milliseconds timeout)
 	if (ready == 0)
 		return Error{ETIMEDOUT, "PF_KEY receive"};
 
-	std::vector<std::uint8_t> buf(65536);
-	const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+	const ssize_t n = ::recv(fd_, rx_.data(), rx_.size(), MSG_DONTWAIT);
 	if (n < 0 && errno == ENOBUFS)
 		return Event{Overrun{}};
 	if (n < 0)
 		return Error{errno, "PF_KEY receive"};
-	buf.resize(n);
-	auto msg = decode(buf);
+	auto msg = decode(std::span(rx_).first(n));
 	if (!msg)
 		return msg.error();
 	return Event{std::move(*msg)};

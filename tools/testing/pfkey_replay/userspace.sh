@@ -24,7 +24,7 @@ if [ "${1:-}" = build ]; then
 	echo "$build"
 	exit 0
 fi
-(cd "$build" && ctest --output-on-failure) >"$out/ctest.log" 2>&1
+(cd "$build" && ctest --output-on-failure) >"$out/ctest.log" 2>&1 || true
 sed -n 's/.*Test *#[0-9]*: \([^ ]*\) \.*  *Passed.*/ok \1/p
 	s/.*Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Not Run\|Exception\).*/not ok \1/p' \
 	"$out/ctest.log" >>"$tap"

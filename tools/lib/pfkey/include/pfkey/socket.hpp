@@ -59,12 +59,16 @@ public:
 	Result<Event> next_event(std::chrono::milliseconds timeout);
 
 private:
-	explicit Socket(int fd) : fd_(fd) {}
+	explicit Socket(int fd) : fd_(fd), rx_(kMaxMessage) {}
 	Result<Event> receive(std::chrono::milliseconds timeout);
+
+	// sadb_msg_len counts 64-bit words in 16 bits.
+	static constexpr std::size_t kMaxMessage = 65535 * 8;
 
 	int fd_ = -1;
 	std::uint32_t seq_ = 0;
 	std::deque<Event> backlog_;
+	std::vector<std::uint8_t> rx_;	// reused: one allocation per socket
 };
 
 } // namespace pfkey
