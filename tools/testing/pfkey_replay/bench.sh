@@ -15,12 +15,24 @@ release=$(cmake_dir tools-release)
 cmake -S "$REPO/tools" -B "$release" -DCMAKE_BUILD_TYPE=Release \
 	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$release" -j"$JOBS" >/dev/null
-rm -rf "$CACHE/results/bench"
-"$HARNESS/vm.sh" "/boot/vmlinuz-$kver" "$kver" "$CACHE/results/bench" \
-	env PFKEY_REPLAY_BIN="$CACHE/selftests/bench-guest.sh" \
-	SAREPLAY="$release/cli/sareplay" \
-	"$HARNESS/guest-tier.sh" module "$st" "$ko" || true
-sed -n '/^ESP flood/,$p' "$CACHE/results/bench/tap.txt"
+image=$("$HARNESS/kernel.sh")
+
+# One VM run per kernel: the stock one gates events through compat/ (a
+# netlink sink), the patched one through xfrm_aevent_km_subscribe().
+bench_vm() {
+	local name=$1 out=$CACHE/results/bench-$1
+	shift
+	rm -rf "$out"
+	"$HARNESS/vm.sh" "$@" "$out" \
+		env PFKEY_REPLAY_BIN="$CACHE/selftests/bench-guest.sh" \
+		SAREPLAY="$release/cli/sareplay" \
+		"$HARNESS/guest-tier.sh" "$name" "$st" "$ko" || true
+	sed -n '/^ESP flood/,$p' "$out/tap.txt"
+}
+echo "=== Debian's stock $kver + af_key module"
+bench_vm module "/boot/vmlinuz-$kver" "$kver"
+echo "=== patched 6.1 kernel (tinyconfig)"
+bench_vm patched "$image" -
 
 # The C++ codec, on the host, next to the kernel's notification rate above.
 echo "PF_KEY codec (C++, host), messages per second"
