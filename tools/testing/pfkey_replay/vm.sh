@@ -46,7 +46,7 @@ timeout --foreground 900 qemu-system-x86_64 -nographic -no-reboot \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest-run.sh" \
 	</dev/null 2>&1 | if [ -n "${PFKEY_VM_LIVE:-}" ]; then
-		sed -u -n '/^== \|^\x1b\[1m==/,$p' | grep -v 'reboot: Power down' |
+		sed -u -n '/^== \|^\x1b\[1m==/,$p' | grep -v 'reboot: ' |
 			tee "$out/console.log"
 	else
 		cat >"$out/console.log"
