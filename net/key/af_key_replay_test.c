@@ -99,6 +99,18 @@ static const void *find_ext(const struct sadb_msg *hdr, u16 type)
 	return NULL;
 }
 
+/* Length of the next message on @sock, or a negative errno. */
+static int pfkey_recv_len(struct socket *sock)
+{
+	struct msghdr mh = {};
+	struct kvec vec;
+	static u8 buf[PAGE_SIZE];
+
+	vec.iov_base = buf;
+	vec.iov_len = sizeof(buf);
+	return kernel_recvmsg(sock, &mh, &vec, 1, sizeof(buf), MSG_DONTWAIT);
+}
+
 /* Replay notifications waiting on the socket: count, and the last one. */
 static int take_notifications(struct replay_test *t,
 			      struct sadb_x_replay_state *last)
@@ -525,6 +537,42 @@ static void set_merges_bitmap(struct kunit *test)
 	}
 }
 
+/*
+ * A registered socket that overflows gets one ENOBUFS per episode: drops
+ * while it has not emptied its queue do not raise it again, as on netlink.
+ */
+static void overrun_once_per_episode(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sock *sk = t->sock->sk;
+	u32 seq = 0;
+	int i, n;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_LEGACY, 32);
+	set_thresh(test, t->x, 1, 0);
+	WRITE_ONCE(sk->sk_rcvbuf, SOCK_MIN_RCVBUF);
+	while (pfkey_recv_len(t->sock) > 0)
+		;
+
+	for (i = 0; i < 64; i++)
+		advance(t->x, ++seq);
+	KUNIT_EXPECT_EQ(test, -ENOBUFS, pfkey_recv_len(t->sock));
+
+	/* More drops before the queue drained: reported already. */
+	for (i = 0; i < 64; i++)
+		advance(t->x, ++seq);
+	KUNIT_EXPECT_GT(test, pfkey_recv_len(t->sock), 0);
+
+	/* Drained, the next episode is reported again. */
+	do {
+		n = pfkey_recv_len(t->sock);
+	} while (n > 0);
+	KUNIT_EXPECT_EQ(test, -EAGAIN, n);
+	for (i = 0; i < 64; i++)
+		advance(t->x, ++seq);
+	KUNIT_EXPECT_EQ(test, -ENOBUFS, pfkey_recv_len(t->sock));
+}
+
 static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(count_threshold_inbound),
 	KUNIT_CASE(count_threshold_outbound),
@@ -537,6 +585,7 @@ static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(set_replay_parsing),
 	KUNIT_CASE(set_rules),
 	KUNIT_CASE(set_merges_bitmap),
+	KUNIT_CASE(overrun_once_per_episode),
 	{}
 };
 

@@ -13,8 +13,7 @@ log "kunit.py run (UML) on $tree"
 	--build_dir="$CACHE/build/kunit" \
 	--kunitconfig="$HARNESS/configs/kunit.config" \
 	--make_options CC="ccache gcc" --jobs "$JOBS" --timeout 300) \
-	>"$out/kunit.log" 2>&1
-rc=$?
+	>"$out/kunit.log" 2>&1 && rc=0 || rc=$?
 # Test cases only: the suite's own line is framed by "====".
 grep -v '====' "$out/kunit.log" |
 	sed -n 's/.*\[PASSED\] \(.*\)/ok \1/p; s/.*\[FAILED\] \(.*\)/not ok \1/p' \
