@@ -537,8 +537,7 @@ static void set_merges_bitmap(struct kunit *test)
 	}
 }
 
-/*
- * A registered socket that overflows gets one ENOBUFS per episode: drops
+/* A registered socket that overflows gets one ENOBUFS per episode: drops
  * while it has not emptied its queue do not raise it again, as on netlink.
  */
 static void overrun_once_per_episode(struct kunit *test)
