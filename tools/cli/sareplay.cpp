@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // sareplay: read, follow and set the anti-replay state of IPsec SAs through
-// the PF_KEY replay extension. See sareplay.8.
+// the PF_KEY replay extension, or XFRM netlink where the kernel lacks it.
+// See sareplay.8.
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdio>
@@ -15,7 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "pfkey/socket.hpp"
+#include "replay/backend.hpp"
 
 namespace {
 
@@ -30,6 +31,7 @@ volatile std::sig_atomic_t stop_requested = 0;
 
 struct Options {
 	bool json = false;
+	std::string backend = "auto";
 	std::string proto = "esp";
 	std::uint32_t spi = 0;
 	std::string src, dst;
@@ -60,68 +62,73 @@ std::string hex_word(std::uint32_t w)
 	return buf;
 }
 
-json to_json(const pfkey::Message &m)
+std::string spi_text(std::uint32_t spi)
 {
+	char buf[16];
+
+	std::snprintf(buf, sizeof(buf), "0x%08x", spi);
+	return buf;
+}
+
+const char *proto_name(std::uint8_t proto)
+{
+	return proto == IPPROTO_AH ? "ah" : "esp";
+}
+
+json to_json(const replay::SaReplay &sa, replay::Kind backend)
+{
+	const auto &r = sa.state;
+	json bitmap = json::array();
 	json j;
 
-	if (m.sa)
-		j["spi"] = m.sa->spi;
-	if (m.src)
-		j["src"] = pfkey::to_string(*m.src);
-	if (m.dst)
-		j["dst"] = pfkey::to_string(*m.dst);
-	j["proto"] = m.satype == SADB_SATYPE_AH ? "ah" : "esp";
-	if (m.replay_thresh)
-		j["thresh"] = {{"packets", m.replay_thresh->packets},
-			       {"msecs", m.replay_thresh->msecs}};
-	if (m.replay_state) {
-		const auto &r = *m.replay_state;
-		json bitmap = json::array();
-		for (auto w : r.bitmap)
-			bitmap.push_back(hex_word(w));
-		j["replay"] = {{"oseq", r.oseq},     {"seq", r.seq},
-			       {"window", r.window}, {"esn", r.esn},
-			       {"cause", cause_name(r.cause)},
-			       {"bitmap", bitmap}};
-	}
+	j["spi"] = sa.id.spi;
+	j["src"] = pfkey::to_string(sa.id.src);
+	j["dst"] = pfkey::to_string(sa.id.dst);
+	j["proto"] = proto_name(sa.id.proto);
+	j["reqid"] = sa.reqid;
+	if (sa.thresh)
+		j["thresh"] = {{"packets", sa.thresh->packets},
+			       {"msecs", sa.thresh->msecs}};
+	for (auto w : r.bitmap)
+		bitmap.push_back(hex_word(w));
+	j["replay"] = {{"oseq", r.oseq},     {"seq", r.seq},
+		       {"window", r.window}, {"esn", r.esn},
+		       {"cause", cause_name(r.cause)},
+		       {"bitmap", bitmap}};
+	j["backend"] = replay::name(backend);
 	return j;
 }
 
 // iproute2's layout: the SA's identity, then indented details.
-std::string to_text(const pfkey::Message &m)
+std::string to_text(const replay::SaReplay &sa, replay::Kind backend)
 {
+	const auto &r = sa.state;
 	std::ostringstream out;
-	char spi[16];
 
-	std::snprintf(spi, sizeof(spi), "0x%08x", m.sa ? m.sa->spi : 0);
-	out << "src " << (m.src ? pfkey::to_string(*m.src) : "?") << " dst "
-	    << (m.dst ? pfkey::to_string(*m.dst) : "?") << "\n\tproto "
-	    << (m.satype == SADB_SATYPE_AH ? "ah" : "esp") << " spi " << spi
-	    << "\n";
-	if (m.replay_thresh)
-		out << "\treplay-thresh packets " << m.replay_thresh->packets
-		    << " msecs " << m.replay_thresh->msecs << "\n";
-	if (m.replay_state) {
-		const auto &r = *m.replay_state;
-		out << "\tanti-replay oseq " << r.oseq << " seq " << r.seq
-		    << " window " << r.window << (r.esn ? " esn" : "");
-		if (r.cause)
-			out << " cause " << cause_name(r.cause);
-		out << "\n\tbitmap";
-		for (auto w : r.bitmap)
-			out << " " << hex_word(w);
-		out << "\n";
-	}
+	out << "src " << pfkey::to_string(sa.id.src) << " dst "
+	    << pfkey::to_string(sa.id.dst) << "\n\tproto " << proto_name(sa.id.proto)
+	    << " spi " << spi_text(sa.id.spi) << " reqid " << sa.reqid << "\n";
+	if (sa.thresh)
+		out << "\treplay-thresh packets " << sa.thresh->packets
+		    << " msecs " << sa.thresh->msecs << "\n";
+	out << "\tanti-replay oseq " << r.oseq << " seq " << r.seq << " window "
+	    << r.window << (r.esn ? " esn" : "");
+	if (r.cause)
+		out << " cause " << cause_name(r.cause);
+	out << "\n\tbitmap";
+	for (auto w : r.bitmap)
+		out << " " << hex_word(w);
+	out << "\n\tbackend " << replay::name(backend) << "\n";
 	return out.str();
 }
 
 // Buffered: monitor flushes when the kernel goes quiet, and at exit.
-void print(const Options &o, const pfkey::Message &m)
+void print(const Options &o, const replay::SaReplay &sa, replay::Kind backend)
 {
 	if (o.json)
-		std::cout << to_json(m).dump() << '\n';
+		std::cout << to_json(sa, backend).dump() << '\n';
 	else
-		std::cout << to_text(m);
+		std::cout << to_text(sa, backend);
 }
 
 int fail(const pfkey::Error &e)
@@ -136,22 +143,11 @@ int usage(const std::string &why)
 	return kExitUsage;
 }
 
-std::uint8_t satype(const Options &o)
+replay::SaId sa_id(const Options &o)
 {
-	return o.proto == "ah" ? SADB_SATYPE_AH : SADB_SATYPE_ESP;
-}
-
-// A request naming one SA; the addresses were checked already.
-pfkey::Message sa_request(const Options &o, std::uint8_t type)
-{
-	pfkey::Message m;
-
-	m.type = type;
-	m.satype = satype(o);
-	m.sa = pfkey::Sa{o.spi, 0, 0, 0, 0, 0};
-	m.src = pfkey::parse_address(o.src);
-	m.dst = pfkey::parse_address(o.dst);
-	return m;
+	return replay::SaId{o.spi,
+			    static_cast<std::uint8_t>(o.proto == "ah" ? IPPROTO_AH : IPPROTO_ESP),
+			    *pfkey::parse_address(o.src), *pfkey::parse_address(o.dst)};
 }
 
 std::optional<std::string> check_addresses(const Options &o)
@@ -167,60 +163,63 @@ std::optional<std::string> check_addresses(const Options &o)
 	return std::nullopt;
 }
 
-// Opens a socket and registers, saying so when the kernel lacks the
-// extension (neither the patched kernel nor the module).
-pfkey::Result<pfkey::Socket> open_registered()
+// The backend asked for; "auto" probes for the PF_KEY extension and falls
+// back to XFRM netlink.
+pfkey::Result<std::unique_ptr<replay::Backend>> open_backend(const Options &o)
 {
-	auto sock = pfkey::Socket::open();
-	if (!sock)
-		return sock.error();
-	auto reg = sock->register_replay();
-	if (!reg) {
-		auto e = reg.error();
-		if (e.code == EINVAL)
-			e.context = "this kernel's PF_KEY has no replay extension "
-				    "(load the pfkey-replay af_key module)";
-		return e;
-	}
-	return std::move(*sock);
+	const auto choice = o.backend == "pfkey"     ? replay::Choice::pfkey
+			    : o.backend == "netlink" ? replay::Choice::netlink
+						     : replay::Choice::automatic;
+	auto backend = replay::open(choice);
+	if (!backend && choice == replay::Choice::pfkey &&
+	    backend.error().code == EINVAL)
+		return pfkey::Error{EINVAL, "this kernel's PF_KEY has no replay extension "
+					    "(load the pfkey-replay af_key module, or use "
+					    "--backend netlink)"};
+	return backend;
 }
 
-int cmd_get(const Options &o)
+int cmd_probe(const Options &o)
 {
-	auto sock = open_registered();
-	if (!sock)
-		return fail(sock.error());
-	auto reply = sock->request(sa_request(o, SADB_GET));
-	if (!reply)
-		return fail(reply.error());
-	print(o, *reply);
+	auto b = open_backend(o);
+	if (!b)
+		return fail(b.error());
+	const auto kind = (*b)->kind();
+	if (o.json)
+		std::cout << json{{"backend", replay::name(kind)}}.dump() << '\n';
+	else
+		std::cout << replay::name(kind)
+			  << (kind == replay::Kind::pfkey
+				      ? ": PF_KEY replay extension\n"
+				      : ": XFRM netlink (no PF_KEY replay extension)\n");
 	return 0;
 }
 
-int cmd_dump(const Options &o)
+int cmd_get(const Options &o, replay::Backend &b)
 {
-	auto sock = open_registered();
-	if (!sock)
-		return fail(sock.error());
-	auto sas = sock->dump(satype(o));
+	auto sa = b.get(sa_id(o));
+	if (!sa)
+		return fail(sa.error());
+	print(o, *sa, b.kind());
+	return 0;
+}
+
+int cmd_dump(const Options &o, replay::Backend &b)
+{
+	auto sas = b.dump(o.proto == "ah" ? IPPROTO_AH : IPPROTO_ESP);
 	if (!sas)
 		return fail(sas.error());
-	for (const auto &m : *sas)
-		print(o, m);
+	for (const auto &sa : *sas)
+		print(o, sa, b.kind());
 	return 0;
 }
 
-int cmd_thresh(const Options &o)
+int cmd_thresh(const Options &o, replay::Backend &b)
 {
-	auto sock = open_registered();
-	if (!sock)
-		return fail(sock.error());
-	auto req = sa_request(o, SADB_X_SET_REPLAY);
-	req.replay_thresh = pfkey::ReplayThresh{o.packets, o.msecs};
-	auto reply = sock->request(req);
-	if (!reply)
-		return fail(reply.error());
-	print(o, *reply);
+	auto sa = b.set_thresh(sa_id(o), replay::ReplayThresh{o.packets, o.msecs});
+	if (!sa)
+		return fail(sa.error());
+	print(o, *sa, b.kind());
 	return 0;
 }
 
@@ -244,22 +243,14 @@ std::optional<std::vector<std::uint32_t>> parse_bitmap(const Options &o,
 	return words;
 }
 
-int cmd_set(const Options &o)
+// Checks what the kernel (or the netlink backend) would refuse, to say why
+// in words before anything is sent.
+int cmd_set(const Options &o, replay::Backend &b)
 {
-	if (!o.oseq && !o.seq)
-		return usage("set needs --oseq and/or --seq");
-	if (!o.bitmap.empty() && !o.seq)
-		return usage("--bitmap goes with --seq");
-
-	auto sock = open_registered();
-	if (!sock)
-		return fail(sock.error());
-	auto now = sock->request(sa_request(o, SADB_GET));
+	auto now = b.get(sa_id(o));
 	if (!now)
 		return fail(now.error());
-	if (!now->replay_state)
-		return fail({EPROTO, "SADB_GET reply without replay state"});
-	pfkey::ReplayState next = *now->replay_state;
+	replay::ReplayState next = now->state;
 	next.cause = 0;
 
 	if (o.oseq) {
@@ -285,37 +276,34 @@ int cmd_set(const Options &o)
 					     " hexadecimal 32-bit words for window " +
 					     std::to_string(next.window));
 			next.bitmap = *words;
+		} else {
+			// "Accepted" up to the new top, which is marked; what
+			// the SA accepted before is merged in.
+			std::fill(next.bitmap.begin(), next.bitmap.end(), 0);
+			if (next.window)
+				next.bitmap[0] = 1;
 		}
 	}
 	if (!next.esn && (next.oseq >> 32 || next.seq >> 32))
 		return usage("this SA has 32-bit sequence numbers (no ESN)");
 
-	auto req = sa_request(o, SADB_X_SET_REPLAY);
-	req.replay_state = next;
-	auto reply = sock->request(req);
-	if (!reply)
-		return fail(reply.error());
-	print(o, *reply);
+	auto sa = b.set_state(sa_id(o), next);
+	if (!sa)
+		return fail(sa.error());
+	print(o, *sa, b.kind());
 	return 0;
 }
 
-int cmd_monitor(const Options &o)
+int cmd_monitor(const Options &o, replay::Backend &b)
 {
-	auto sock = open_registered();
-	if (!sock)
-		return fail(sock.error());
+	if (auto sub = b.subscribe(); !sub)
+		return fail(sub.error());
 	std::signal(SIGINT, [](int) { stop_requested = 1; });
 	std::signal(SIGTERM, [](int) { stop_requested = 1; });
-	// Room for bursts; SO_RCVBUFFORCE passes rmem_max with CAP_NET_ADMIN.
-	const int rcvbuf = 8 << 20;
-	if (setsockopt(sock->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-		       sizeof(rcvbuf)))
-		setsockopt(sock->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-			   sizeof(rcvbuf));
 
 	unsigned seen = 0;
 	while (!stop_requested && (!o.count || seen < *o.count)) {
-		auto event = sock->next_event(200ms);
+		auto event = b.next_event(200ms);
 		if (!event) {
 			if (event.error().code == ETIMEDOUT ||
 			    event.error().code == EINTR) {
@@ -324,7 +312,7 @@ int cmd_monitor(const Options &o)
 			}
 			return fail(event.error());
 		}
-		if (std::holds_alternative<pfkey::Overrun>(*event)) {
+		if (std::holds_alternative<replay::Overrun>(*event)) {
 			// Never silent: the state shown may be stale now. The
 			// kernel reports each episode once, until we catch up.
 			if (o.json)
@@ -333,10 +321,7 @@ int cmd_monitor(const Options &o)
 				std::cout << "lost notifications (ENOBUFS)\n";
 			continue;
 		}
-		const auto &m = std::get<pfkey::Message>(*event);
-		if (m.type != SADB_X_REPLAY_NOTIFY)
-			continue;
-		print(o, m);
+		print(o, std::get<replay::SaReplay>(*event), b.kind());
 		seen++;
 	}
 	std::cout.flush();
@@ -356,14 +341,18 @@ void add_sa_options(CLI::App *cmd, Options &o)
 int main(int argc, char **argv)
 {
 	CLI::App app{"Read, follow and set the anti-replay state of IPsec SAs "
-		     "(PF_KEY replay extension)"};
+		     "(PF_KEY replay extension or XFRM netlink)"};
 	Options o;
 
 	app.add_flag("--json", o.json, "one JSON object per SA or event");
 	app.add_option("--proto", o.proto, "esp or ah")
 		->check(CLI::IsMember({"esp", "ah"}));
+	app.add_option("--backend", o.backend,
+		       "auto (PF_KEY extension if the kernel has it), pfkey or netlink")
+		->check(CLI::IsMember({"auto", "pfkey", "netlink"}));
 	app.require_subcommand(1);
 
+	auto *probe = app.add_subcommand("probe", "say which backend this kernel offers");
 	auto *monitor = app.add_subcommand("monitor",
 					   "print replay notifications as they arrive");
 	monitor->add_option("--count", o.count, "stop after this many");
@@ -389,19 +378,28 @@ int main(int argc, char **argv)
 		const int rc = app.exit(e);
 		return rc ? kExitUsage : 0;
 	}
-	if (!get->parsed() && !thresh->parsed() && !set->parsed()) {
-		// monitor and dump name no SA
-	} else if (auto why = check_addresses(o)) {
-		return usage(*why);
+	if (get->parsed() || thresh->parsed() || set->parsed()) {
+		if (auto why = check_addresses(o))
+			return usage(*why);
 	}
+	if (set->parsed() && !o.oseq && !o.seq)
+		return usage("set needs --oseq and/or --seq");
+	if (set->parsed() && !o.bitmap.empty() && !o.seq)
+		return usage("--bitmap goes with --seq");
+	if (probe->parsed())
+		return cmd_probe(o);
 
+	auto backend = open_backend(o);
+	if (!backend)
+		return fail(backend.error());
+	replay::Backend &b = **backend;
 	if (monitor->parsed())
-		return cmd_monitor(o);
+		return cmd_monitor(o, b);
 	if (get->parsed())
-		return cmd_get(o);
+		return cmd_get(o, b);
 	if (thresh->parsed())
-		return cmd_thresh(o);
+		return cmd_thresh(o, b);
 	if (set->parsed())
-		return cmd_set(o);
-	return cmd_dump(o);
+		return cmd_set(o, b);
+	return cmd_dump(o, b);
 }

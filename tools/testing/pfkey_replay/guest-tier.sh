@@ -1,9 +1,15 @@
 #!/bin/bash
-# Inside the VM: prepare the kernel side of one tier and run the selftest,
-# its TAP output going to /run/results/tap.txt.
-# Usage: guest-tier.sh module|patched SELFTEST_DIR [MODULE.ko]
-# With PFKEY_SOCKET_TEST set, also runs that C++ test binary in ns1, and
-# with PFKEY_CLI set, cli-test.sh on that sareplay.
+# Inside the VM: prepare the kernel side of one tier and run its tests, the
+# TAP output going to /run/results/tap.txt.
+# Usage: guest-tier.sh module|patched|netlink SELFTEST_DIR [MODULE.ko]
+#   module: Debian's kernel with our af_key.ko; patched: our kernel;
+#   netlink: Debian's kernel and its own af_key, no extension (no selftest).
+# Optional C++ tests, each run in ns1 of pfkey_replay.sh:
+#   PFKEY_SOCKET_TEST   pfkey::Socket integration test binary
+#   PFKEY_BACKEND_TEST  replay::Backend integration test binary, run once per
+#                       backend in PFKEY_BACKENDS ("pfkey netlink")
+#   PFKEY_CLI           sareplay, driven by cli-test.sh per backend
+#   PFKEY_PROBE_EXPECTS the backend "auto" must pick on this kernel
 set -u
 tier=$1 bin=$2 ko=${3:-}
 HARNESS_DIR=$(dirname "$0")
@@ -55,28 +61,46 @@ if [ "$tier" = module ]; then
 	fi | tee -a /run/results/tap.txt
 	/usr/sbin/lsmod | grep -q '^af_key' || install_module || exit 1
 fi
-"$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
-rc=${PIPESTATUS[0]}
-
-# GoogleTest's "[       OK ] X (N ms)" and "[  FAILED  ] X (N ms)" as TAP.
-if [ -n "${PFKEY_SOCKET_TEST:-}" ]; then
-	PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 $PFKEY_SOCKET_TEST" \
-		"$bin/pfkey_replay.sh" 2>&1 | tee /run/results/socket_test.log |
-		sed -n 's/^\[       OK \] \([^ ]*\) (.*/ok \1/p
-			s/^\[  FAILED  \] \([^ ]*\) (.*/not ok \1/p' |
-		tee -a /run/results/tap.txt
-	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
-	grep -q '^\[       OK \]\|^\[  FAILED  \]' /run/results/socket_test.log ||
-		echo "not ok socket tests ran: $PFKEY_SOCKET_TEST" |
-		tee -a /run/results/tap.txt
+rc=0
+if [ "$tier" != netlink ]; then
+	"$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
+	rc=${PIPESTATUS[0]}
 fi
 
+# Runs a GoogleTest binary in ns1; "[       OK ] X (N ms)" and
+# "[  FAILED  ] X (N ms)" become TAP lines prefixed with @label.
+gtest_in_ns1() {
+	local label=$1 log=/run/results/$1.log
+	shift
+	PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 $*" \
+		"$bin/pfkey_replay.sh" 2>&1 | tee "$log" |
+		sed -n "s/^\[       OK \] \([^ ]*\) (.*/ok $label.\1/p
+			s/^\[  FAILED  \] \([^ ]*\) (.*/not ok $label.\1/p" |
+		tee -a /run/results/tap.txt
+	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+	grep -q '^\[       OK \]\|^\[  FAILED  \]' "$log" ||
+		echo "not ok $label tests ran" | tee -a /run/results/tap.txt
+}
+
+[ -z "${PFKEY_SOCKET_TEST:-}" ] || gtest_in_ns1 socket "$PFKEY_SOCKET_TEST"
+
+for backend in ${PFKEY_BACKENDS:-}; do
+	[ -n "${PFKEY_BACKEND_TEST:-}" ] || break
+	filter=
+	[ "$tier" != netlink ] || filter=--gtest_filter=-BothBackendsAgree.*
+	gtest_in_ns1 "$backend" env PFKEY_BACKEND="$backend" \
+		PFKEY_PROBE_EXPECTS="${PFKEY_PROBE_EXPECTS:-}" \
+		"$PFKEY_BACKEND_TEST" $filter
+done
+
 if [ -n "${PFKEY_CLI:-}" ]; then
-	if [ -x "$PFKEY_CLI" ]; then
-		PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 $HARNESS_DIR/cli-test.sh $PFKEY_CLI" \
-			"$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
-	else
-		echo "not ok sareplay exists: $PFKEY_CLI" | tee -a /run/results/tap.txt
-	fi
+	for backend in ${PFKEY_BACKENDS:-auto}; do
+		if [ -x "$PFKEY_CLI" ]; then
+			PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 env PFKEY_PROBE_EXPECTS=${PFKEY_PROBE_EXPECTS:-} $HARNESS_DIR/cli-test.sh $PFKEY_CLI $backend" \
+				"$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
+		else
+			echo "not ok sareplay exists: $PFKEY_CLI" | tee -a /run/results/tap.txt
+		fi
+	done
 fi
 exit "$rc"

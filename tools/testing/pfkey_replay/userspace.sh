@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The C++ user space: GoogleTest under ASan+UBSan, then the PF_KEY decoder
-# under libFuzzer for FUZZ_SECONDS (default 60) from the committed corpus.
+# and the XFRM netlink parsers under libFuzzer, side by side for FUZZ_SECONDS
+# (default 60) each from their committed corpora.
 # Writes $CACHE/results/userspace.tap.
 # "userspace.sh build" only builds, and prints the build directory (the VM
 # tiers run its pfkey_socket_test against a real kernel).
@@ -32,13 +33,25 @@ sed -n 's/.*Test *#[0-9]*: \([^ ]*\) \.*  *Passed.*/ok \1/p
 cmake -S "$REPO/tools" -B "$fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_CXX_COMPILER=clang++ -DPFKEY_FUZZ=ON \
 	-DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >&2
-cmake --build "$fuzz" --target pfkey_decode_fuzz -j"$JOBS" >&2
-corpus=$(mktemp -d)
-if "$fuzz/lib/pfkey/pfkey_decode_fuzz" -max_total_time="$seconds" \
-	-print_final_stats=1 "$corpus" "$REPO/tools/lib/pfkey/fuzz/corpus" \
-	>"$out/fuzz.log" 2>&1; then
-	echo "ok decode_fuzz $(sed -n 's/.*stat::number_of_executed_units: *//p' "$out/fuzz.log") executions"
-else
-	echo "not ok decode_fuzz (see $out/fuzz.log)"
-fi | tee -a "$tap" >&2
-rm -rf "$corpus"
+cmake --build "$fuzz" --target pfkey_decode_fuzz replay_xfrm_fuzz -j"$JOBS" >&2
+
+# Both parsers at once, one core each. Usage: fuzz NAME BINARY CORPUS
+fuzz() {
+	local name=$1 binary=$2 seeds=$3 corpus log=$out/$1.log
+	corpus=$(mktemp -d)
+	if "$binary" -max_total_time="$seconds" -print_final_stats=1 \
+		-artifact_prefix="$out/$name-" \
+		"$corpus" "$seeds" >"$log" 2>&1; then
+		echo "ok $name $(sed -n 's/.*stat::number_of_executed_units: *//p' "$log") executions"
+	else
+		echo "not ok $name (see $log)"
+	fi >"$out/$name.result"
+	rm -rf "$corpus"
+}
+fuzz decode_fuzz "$fuzz/lib/pfkey/pfkey_decode_fuzz" "$REPO/tools/lib/pfkey/fuzz/corpus" &
+fuzz xfrm_fuzz "$fuzz/lib/replay/replay_xfrm_fuzz" "$REPO/tools/lib/replay/fuzz/corpus" &
+wait
+for name in decode_fuzz xfrm_fuzz; do
+	cat "$out/$name.result" 2>/dev/null || echo "not ok $name ran"
+done | tee -a "$tap" >&2
+rm -f "$out"/*.result

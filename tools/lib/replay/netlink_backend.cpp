@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+// The backend over XFRM netlink (XFRM_MSG_GETSA/GETAE/NEWAE and the AEVENTS
+// group), for kernels without the PF_KEY replay extension. The rules the
+// extension applies in the kernel are applied here, before writing.
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <deque>
+#include <functional>
+#include <libmnl/libmnl.h>
+#include <linux/xfrm.h>
+#include <map>
+#include <poll.h>
+#include <sys/socket.h>
+#include <tuple>
+
+#include "replay/backend.hpp"
+#include "replay/window.hpp"
+#include "replay/xfrm_codec.hpp"
+
+namespace replay {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct MnlClose {
+	void operator()(mnl_socket *s) const { mnl_socket_close(s); }
+};
+using MnlSocket = std::unique_ptr<mnl_socket, MnlClose>;
+
+Result<MnlSocket> open_socket(unsigned groups)
+{
+	MnlSocket sock(mnl_socket_open2(NETLINK_XFRM, SOCK_CLOEXEC));
+
+	if (!sock)
+		return Error{errno, "XFRM netlink socket"};
+	if (mnl_socket_bind(sock.get(), groups, MNL_SOCKET_AUTOPID) < 0)
+		return Error{errno, "XFRM netlink bind"};
+	return sock;
+}
+
+Result<std::monostate> wait_readable(int fd, std::chrono::milliseconds timeout,
+				     const char *what)
+{
+	pollfd pfd{fd, POLLIN, 0};
+	const int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+
+	if (ready < 0)
+		return Error{errno, what};
+	if (ready == 0)
+		return Error{ETIMEDOUT, what};
+	return std::monostate{};
+}
+
+// The SA as the kernel knows it: SaId without the source address, which
+// XFRM lookups do not use.
+using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>>;
+
+SaKey key_of(const SaId &id)
+{
+	return {id.spi, id.proto, id.dst.family, id.dst.addr};
+}
+
+// What an SA's notifications do not say about it.
+struct Layout {
+	bool esn = false;
+	std::uint32_t legacy_window = 0;
+};
+
+struct Snapshot {
+	Layout layout;
+	xfrm::KernelAevent ae;
+	SaReplay view;
+};
+
+class NetlinkBackend final : public Backend {
+public:
+	explicit NetlinkBackend(MnlSocket requests)
+		: requests_(std::move(requests)), rx_(1 << 16)
+	{
+	}
+
+	Kind kind() const override { return Kind::netlink; }
+
+	Result<SaReplay> get(const SaId &id) override
+	{
+		auto snap = snapshot(id);
+		if (!snap)
+			return snap.error();
+		return snap->view;
+	}
+
+	Result<std::vector<SaReplay>> dump(std::uint8_t proto) override
+	{
+		std::vector<xfrm::KernelSa> sas;
+		auto done = transact(xfrm::build_dump_sa(tx_, 0), "XFRM_MSG_GETSA dump",
+				     [&](const nlmsghdr *nlh) -> Result<std::monostate> {
+					     auto sa = xfrm::parse_sa(nlh);
+					     if (!sa)
+						     return sa.error();
+					     if (sa->id.proto == proto)
+						     sas.push_back(std::move(*sa));
+					     return std::monostate{};
+				     });
+		if (!done)
+			return done.error();
+
+		std::vector<SaReplay> out;
+		for (const auto &sa : sas) {
+			auto snap = snapshot(sa.id);
+			if (!snap && snap.error().code == ESRCH)
+				continue;	// deleted since the dump
+			if (!snap)
+				return snap.error();
+			out.push_back(std::move(snap->view));
+		}
+		return out;
+	}
+
+	Result<SaReplay> set_thresh(const SaId &id, const ReplayThresh &thresh) override
+	{
+		xfrm::AeUpdate update;
+
+		update.packets = thresh.packets;
+		update.etimer_jiffies = 0;
+		if (thresh.msecs) {
+			auto hz = kernel_hz(id);
+			if (!hz)
+				return hz.error();
+			const std::uint64_t jiffies =
+				(std::uint64_t(thresh.msecs) * *hz + 999) / 1000;
+			if (jiffies > UINT32_MAX)
+				return Error{ERANGE, "replay timer threshold"};
+			update.etimer_jiffies = static_cast<std::uint32_t>(jiffies);
+		}
+		auto done = new_ae(id, update);
+		if (!done)
+			return done.error();
+		return get(id);
+	}
+
+	Result<SaReplay> set_state(const SaId &id, const ReplayState &state) override
+	{
+		auto now = snapshot(id);
+		if (!now)
+			return now.error();
+		auto next = merge_forward(now->view.state, state);
+		if (!next)
+			return next.error();
+
+		xfrm::AeUpdate update;
+		update.replay = xfrm::to_kernel(*next, now->ae.replay);
+		auto done = new_ae(id, update);
+		if (!done)
+			return done.error();
+		return get(id);
+	}
+
+	Result<std::monostate> subscribe() override
+	{
+		auto sock = open_socket(1U << (XFRMNLGRP_AEVENTS - 1));
+		if (!sock)
+			return sock.error();
+		const int rcvbuf = 8 << 20;
+		const int fd = mnl_socket_get_fd(sock->get());
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		events_ = std::move(*sock);
+		return std::monostate{};
+	}
+
+	int event_fd() const override
+	{
+		return events_ ? mnl_socket_get_fd(events_.get()) : -1;
+	}
+
+	Result<Event> next_event(std::chrono::milliseconds timeout) override
+	{
+		if (!events_)
+			return Error{EINVAL, "next_event() before subscribe()"};
+		while (backlog_.empty()) {
+			auto got = receive_events(timeout);
+			if (!got)
+				return got.error();
+		}
+		Event e = std::move(backlog_.front());
+		backlog_.pop_front();
+		return e;
+	}
+
+private:
+	using OnMessage = std::function<Result<std::monostate>(const nlmsghdr *)>;
+
+	// Sends @req and hands every reply message to @on_message until the
+	// kernel's ACK, error, NLMSG_DONE or a single (non-multipart) reply.
+	Result<std::monostate> transact(nlmsghdr *req, const char *what,
+					const OnMessage &on_message)
+	{
+		mnl_socket *sock = requests_.get();
+		const std::uint32_t seq = ++seq_;
+		const std::uint32_t portid = mnl_socket_get_portid(sock);
+
+		req->nlmsg_seq = seq;
+		if (mnl_socket_sendto(sock, req, req->nlmsg_len) < 0)
+			return Error{errno, what};
+		for (;;) {
+			auto ready = wait_readable(mnl_socket_get_fd(sock), 3s, what);
+			if (!ready)
+				return ready.error();
+			ssize_t n = mnl_socket_recvfrom(sock, rx_.data(), rx_.size());
+			if (n < 0)
+				return Error{errno, what};
+			auto messages = xfrm::split({rx_.data(), static_cast<std::size_t>(n)});
+			if (!messages)
+				return messages.error();
+			for (const nlmsghdr *nlh : *messages) {
+				if (!mnl_nlmsg_seq_ok(nlh, seq) ||
+				    !mnl_nlmsg_portid_ok(nlh, portid))
+					continue;	// a late reply to an earlier request
+				if (nlh->nlmsg_type == NLMSG_ERROR)
+					return ack(nlh, what);
+				if (nlh->nlmsg_type == NLMSG_DONE)
+					return std::monostate{};
+				auto handled = on_message(nlh);
+				if (!handled)
+					return handled.error();
+				if (!(nlh->nlmsg_flags & NLM_F_MULTI))
+					return std::monostate{};
+			}
+		}
+	}
+
+	static Result<std::monostate> ack(const nlmsghdr *nlh, const char *what)
+	{
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr))
+			return Error{EPROTO, what};
+		const auto *err = static_cast<const nlmsgerr *>(mnl_nlmsg_get_payload(nlh));
+		if (err->error)
+			return Error{-err->error, what};
+		return std::monostate{};
+	}
+
+	Result<xfrm::KernelSa> get_sa(const SaId &id)
+	{
+		std::optional<xfrm::KernelSa> sa;
+		auto done = transact(xfrm::build_get_sa(tx_, id, 0), "XFRM_MSG_GETSA",
+				     [&](const nlmsghdr *nlh) -> Result<std::monostate> {
+					     auto parsed = xfrm::parse_sa(nlh);
+					     if (!parsed)
+						     return parsed.error();
+					     sa = std::move(*parsed);
+					     return std::monostate{};
+				     });
+		if (!done)
+			return done.error();
+		if (!sa)
+			return Error{EPROTO, "XFRM_MSG_GETSA: no reply"};
+		layouts_[key_of(sa->id)] = Layout{sa->esn, sa->legacy_window};
+		return std::move(*sa);
+	}
+
+	Result<xfrm::KernelAevent> get_ae(const SaId &id)
+	{
+		std::optional<xfrm::KernelAevent> ae;
+		auto done = transact(xfrm::build_get_ae(tx_, id, 0), "XFRM_MSG_GETAE",
+				     [&](const nlmsghdr *nlh) -> Result<std::monostate> {
+					     auto parsed = xfrm::parse_aevent(nlh);
+					     if (!parsed)
+						     return parsed.error();
+					     ae = std::move(*parsed);
+					     return std::monostate{};
+				     });
+		if (!done)
+			return done.error();
+		if (!ae)
+			return Error{EPROTO, "XFRM_MSG_GETAE: no reply"};
+		return std::move(*ae);
+	}
+
+	Result<std::monostate> new_ae(const SaId &id, const xfrm::AeUpdate &update)
+	{
+		return transact(xfrm::build_new_ae(tx_, id, 0, update), "XFRM_MSG_NEWAE",
+				[](const nlmsghdr *) -> Result<std::monostate> {
+					return std::monostate{};
+				});
+	}
+
+	// GETSA for the layout, GETAE for thresholds and a state read under
+	// the SA's lock.
+	Result<Snapshot> snapshot(const SaId &id)
+	{
+		auto sa = get_sa(id);
+		if (!sa)
+			return sa.error();
+		auto ae = get_ae(id);
+		if (!ae)
+			return ae.error();
+
+		Snapshot s;
+		s.layout = Layout{sa->esn, sa->legacy_window};
+		s.view.id = sa->id;
+		s.view.reqid = sa->reqid;
+		if (ae->packets && ae->deciseconds)
+			s.view.thresh = ReplayThresh{*ae->packets, *ae->deciseconds * 100};
+		s.view.state = xfrm::to_canonical(ae->replay, sa->esn, sa->legacy_window);
+		s.ae = std::move(*ae);
+		return s;
+	}
+
+	// NEWAE takes the timer threshold in jiffies and GETAE reports it in
+	// 1/10 s, so HZ is measured once, on the SA about to be changed.
+	Result<std::uint32_t> kernel_hz(const SaId &id)
+	{
+		constexpr std::uint32_t kProbeJiffies = 1000000;
+
+		if (hz_)
+			return *hz_;
+		xfrm::AeUpdate probe;
+		probe.etimer_jiffies = kProbeJiffies;
+		auto done = new_ae(id, probe);
+		if (!done)
+			return done.error();
+		auto ae = get_ae(id);
+		if (!ae)
+			return ae.error();
+		if (!ae->deciseconds || !*ae->deciseconds)
+			return Error{EPROTO, "XFRM_MSG_GETAE without a timer threshold"};
+		hz_ = (kProbeJiffies * 10 + *ae->deciseconds / 2) / *ae->deciseconds;
+		return *hz_;
+	}
+
+	Result<std::monostate> receive_events(std::chrono::milliseconds timeout)
+	{
+		mnl_socket *sock = events_.get();
+		auto ready = wait_readable(mnl_socket_get_fd(sock), timeout,
+					   "XFRM netlink notifications");
+		if (!ready)
+			return ready.error();
+		const ssize_t n = mnl_socket_recvfrom(sock, rx_.data(), rx_.size());
+		if (n < 0 && errno == ENOBUFS) {
+			backlog_.push_back(Overrun{});
+			return std::monostate{};
+		}
+		if (n < 0)
+			return Error{errno, "XFRM netlink notifications"};
+		auto messages = xfrm::split({rx_.data(), static_cast<std::size_t>(n)});
+		if (!messages)
+			return messages.error();
+		for (const nlmsghdr *nlh : *messages) {
+			if (nlh->nlmsg_type != XFRM_MSG_NEWAE)
+				continue;
+			auto ae = xfrm::parse_aevent(nlh);
+			if (!ae)
+				return ae.error();
+			auto layout = layout_of(ae->id);
+			if (!layout && layout.error().code == ESRCH)
+				continue;	// the SA is gone already
+			if (!layout)
+				return layout.error();
+			SaReplay sa;
+			sa.id = ae->id;
+			sa.reqid = ae->reqid;
+			sa.state = xfrm::to_canonical(ae->replay, layout->esn,
+						      layout->legacy_window);
+			sa.state.cause = xfrm::cause_of(ae->flags);
+			backlog_.push_back(std::move(sa));
+		}
+		return std::monostate{};
+	}
+
+	Result<Layout> layout_of(const SaId &id)
+	{
+		if (auto it = layouts_.find(key_of(id)); it != layouts_.end())
+			return it->second;
+		auto sa = get_sa(id);
+		if (!sa)
+			return sa.error();
+		return Layout{sa->esn, sa->legacy_window};
+	}
+
+	MnlSocket requests_;
+	MnlSocket events_;
+	std::uint32_t seq_ = 0;
+	std::optional<std::uint32_t> hz_;
+	std::map<SaKey, Layout> layouts_;
+	std::deque<Event> backlog_;
+	// The largest request, NEWAE with a 4096-bit ring, is about 700 bytes.
+	std::array<std::uint8_t, 8192> tx_{};
+	std::vector<std::uint8_t> rx_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Backend>> open_netlink()
+{
+	auto sock = open_socket(0);
+	if (!sock)
+		return sock.error();
+	return std::unique_ptr<Backend>(new NetlinkBackend(std::move(*sock)));
+}
+
+} // namespace replay

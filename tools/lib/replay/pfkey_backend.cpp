@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+// The backend over the PF_KEY replay extension: the kernel checks and
+// applies every rule itself, atomically.
+#include <cerrno>
+#include <linux/pfkey_replay.h>
+#include <linux/pfkeyv2.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "replay/backend.hpp"
+
+namespace replay {
+namespace {
+
+std::uint8_t satype_of(std::uint8_t proto)
+{
+	return proto == IPPROTO_AH ? SADB_SATYPE_AH : SADB_SATYPE_ESP;
+}
+
+std::uint8_t proto_of(std::uint8_t satype)
+{
+	return satype == SADB_SATYPE_AH ? IPPROTO_AH : IPPROTO_ESP;
+}
+
+Result<SaReplay> to_sa_replay(const pfkey::Message &m)
+{
+	if (!m.sa || !m.src || !m.dst || !m.replay_state)
+		return Error{EPROTO, "PF_KEY message without SA, addresses or replay state"};
+
+	SaReplay r;
+	r.id = SaId{m.sa->spi, proto_of(m.satype), *m.src, *m.dst};
+	r.reqid = m.sa2 ? m.sa2->reqid : 0;
+	r.thresh = m.replay_thresh;
+	r.state = *m.replay_state;
+	return r;
+}
+
+class PfkeyBackend final : public Backend {
+public:
+	explicit PfkeyBackend(pfkey::Socket sock) : sock_(std::move(sock)) {}
+
+	Kind kind() const override { return Kind::pfkey; }
+
+	Result<SaReplay> get(const SaId &id) override
+	{
+		return reply(sock_.request(request(SADB_GET, id)));
+	}
+
+	Result<std::vector<SaReplay>> dump(std::uint8_t proto) override
+	{
+		auto msgs = sock_.dump(satype_of(proto));
+		if (!msgs)
+			return msgs.error();
+		std::vector<SaReplay> sas;
+		for (const auto &m : *msgs) {
+			auto sa = to_sa_replay(m);
+			if (!sa)
+				return sa.error();
+			sas.push_back(std::move(*sa));
+		}
+		return sas;
+	}
+
+	Result<SaReplay> set_thresh(const SaId &id, const ReplayThresh &thresh) override
+	{
+		auto req = request(SADB_X_SET_REPLAY, id);
+		req.replay_thresh = thresh;
+		return reply(sock_.request(req));
+	}
+
+	Result<SaReplay> set_state(const SaId &id, const ReplayState &state) override
+	{
+		auto req = request(SADB_X_SET_REPLAY, id);
+		req.replay_state = state;
+		req.replay_state->cause = 0;
+		return reply(sock_.request(req));
+	}
+
+	// Registration happened in open(): it is the probe.
+	Result<std::monostate> subscribe() override { return std::monostate{}; }
+
+	int event_fd() const override { return sock_.fd(); }
+
+	Result<Event> next_event(std::chrono::milliseconds timeout) override
+	{
+		const auto deadline = std::chrono::steady_clock::now() + timeout;
+
+		for (;;) {
+			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+				deadline - std::chrono::steady_clock::now());
+			auto event = sock_.next_event(std::max(left, std::chrono::milliseconds(0)));
+			if (!event)
+				return event.error();
+			if (std::holds_alternative<Overrun>(*event))
+				return Event{Overrun{}};
+			const auto &m = std::get<pfkey::Message>(*event);
+			if (m.type != SADB_X_REPLAY_NOTIFY)
+				continue;	// other key managers' traffic
+			auto sa = to_sa_replay(m);
+			if (!sa)
+				return sa.error();
+			return Event{std::move(*sa)};
+		}
+	}
+
+private:
+	static pfkey::Message request(std::uint8_t type, const SaId &id)
+	{
+		pfkey::Message m;
+
+		m.type = type;
+		m.satype = satype_of(id.proto);
+		m.sa = pfkey::Sa{id.spi, 0, 0, 0, 0, 0};
+		m.src = id.src;
+		m.dst = id.dst;
+		return m;
+	}
+
+	static Result<SaReplay> reply(Result<pfkey::Message> m)
+	{
+		if (!m)
+			return m.error();
+		return to_sa_replay(*m);
+	}
+
+	pfkey::Socket sock_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Backend>> open_pfkey()
+{
+	auto sock = pfkey::Socket::open();
+	if (!sock)
+		return sock.error();
+	auto reg = sock->register_replay();
+	if (!reg) {
+		auto e = reg.error();
+		if (e.code == EINVAL)
+			e.context = "this kernel's PF_KEY has no replay extension";
+		return e;
+	}
+	// Room for bursts of notifications; SO_RCVBUFFORCE passes rmem_max
+	// with CAP_NET_ADMIN, which a PF_KEY socket needs anyway.
+	const int rcvbuf = 8 << 20;
+	if (setsockopt(sock->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(sock->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	return std::unique_ptr<Backend>(new PfkeyBackend(std::move(*sock)));
+}
+
+} // namespace replay
