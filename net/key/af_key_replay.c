@@ -279,13 +279,17 @@ static void apply_thresh(struct xfrm_state *x,
 	x->replay_maxdiff = thresh->sadb_x_replay_thresh_packets;
 	x->replay_maxage = msecs_to_jiffies(thresh->sadb_x_replay_thresh_msecs);
 
-	/* The timer re-arms itself only while replay_maxage is set. */
-	if (x->replay_maxage) {
+	/* A new period starts now. An expiry deferred under the old
+	 * thresholds (the timer fired while nobody listened) would otherwise
+	 * turn every packet into a notification: xfrm_replay_notify() clears
+	 * the flag only when it finds the timer idle. The timer re-arms
+	 * itself only while replay_maxage is set.
+	 */
+	x->xflags &= ~XFRM_TIME_DEFER;
+	if (x->replay_maxage)
 		mod_timer(&x->rtimer, jiffies + x->replay_maxage);
-	} else {
+	else
 		del_timer(&x->rtimer);
-		x->xflags &= ~XFRM_TIME_DEFER;
-	}
 }
 
 static int check_state(const struct xfrm_state *x,

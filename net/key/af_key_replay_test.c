@@ -317,6 +317,29 @@ static void timer_then_idle_then_packet(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, timer_pending(&t->x->rtimer));
 }
 
+/* The SA's timer expired while nobody listened (XFRM_TIME_DEFER): new
+ * thresholds start a new period instead of reporting every packet.
+ */
+static void new_thresholds_end_a_deferred_expiry(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state st;
+	u32 seq;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_LEGACY, 32);
+	t->x->xflags |= XFRM_TIME_DEFER;
+	set_thresh(test, t->x, 5, 60000);
+	take_notifications(t, &st);
+
+	for (seq = 1; seq <= 4; seq++)
+		advance(t->x, seq);
+	KUNIT_EXPECT_EQ(test, 0, take_notifications(t, &st));
+	advance(t->x, 5);
+	KUNIT_ASSERT_EQ(test, 1, take_notifications(t, &st));
+	KUNIT_EXPECT_EQ(test, SADB_X_REPLAY_CAUSE_COUNT,
+			st.sadb_x_replay_state_cause);
+}
+
 static void esn_high_word_crossing(struct kunit *test)
 {
 	struct replay_test *t = test->priv;
@@ -577,6 +600,7 @@ static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(count_threshold_outbound),
 	KUNIT_CASE(no_threshold_no_notification),
 	KUNIT_CASE(timer_then_idle_then_packet),
+	KUNIT_CASE(new_thresholds_end_a_deferred_expiry),
 	KUNIT_CASE(esn_high_word_crossing),
 	KUNIT_CASE(legacy_stops_at_32_bits),
 	KUNIT_CASE(verify_thresh_ext),
