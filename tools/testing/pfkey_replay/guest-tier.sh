@@ -7,7 +7,7 @@
 # Optional C++ tests, each run in ns1 of pfkey_replay.sh:
 #   PFKEY_SOCKET_TEST   pfkey::Socket integration test binary
 #   PFKEY_BACKEND_TEST  replay::Backend integration test binary, run once per
-#                       backend in PFKEY_BACKENDS ("pfkey netlink")
+#                       backend in PFKEY_BACKENDS ("pfkey,netlink")
 #   PFKEY_CLI           sareplay, driven by cli-test.sh per backend
 #   PFKEY_PROBE_EXPECTS the backend "auto" must pick on this kernel
 set -u
@@ -82,9 +82,13 @@ gtest_in_ns1() {
 		echo "not ok $label tests ran" | tee -a /run/results/tap.txt
 }
 
-[ -z "${PFKEY_SOCKET_TEST:-}" ] || gtest_in_ns1 socket "$PFKEY_SOCKET_TEST"
+# pfkey::Socket's tests need the extension.
+if [ -n "${PFKEY_SOCKET_TEST:-}" ] && [ "$tier" != netlink ]; then
+	gtest_in_ns1 socket "$PFKEY_SOCKET_TEST"
+fi
 
-for backend in ${PFKEY_BACKENDS:-}; do
+backends=${PFKEY_BACKENDS:-auto}
+for backend in ${backends//,/ }; do
 	[ -n "${PFKEY_BACKEND_TEST:-}" ] || break
 	filter=
 	[ "$tier" != netlink ] || filter=--gtest_filter=-BothBackendsAgree.*
@@ -94,7 +98,7 @@ for backend in ${PFKEY_BACKENDS:-}; do
 done
 
 if [ -n "${PFKEY_CLI:-}" ]; then
-	for backend in ${PFKEY_BACKENDS:-auto}; do
+	for backend in ${backends//,/ }; do
 		if [ -x "$PFKEY_CLI" ]; then
 			PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 env PFKEY_PROBE_EXPECTS=${PFKEY_PROBE_EXPECTS:-} $HARNESS_DIR/cli-test.sh $PFKEY_CLI $backend" \
 				"$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
