@@ -7,16 +7,19 @@
 RUN := tools/testing/pfkey_replay/run
 KVER ?= $(shell . tools/testing/pfkey_replay/lib.sh && stock_kver)
 
-.PHONY: demo test bench deps module install dkms patches apply tools kernel kunit checkpatch
+.PHONY: demo test bench fuzz deps module install dkms patches apply tools kernel kunit checkpatch
 
 demo:			## the stock Debian kernel in QEMU, with the module
 	$(RUN) demo
 
-test:			## every tier: kunit, module (stock kernel), patched
+test:			## every tier: style, kunit, module, patched, netlink, userspace
 	$(RUN) test
 
 bench:			## ESP rate and notification cost, side by side
 	$(RUN) bench
+
+fuzz:			## the parsers under libFuzzer, FUZZ_SECONDS (600) each
+	$(RUN) fuzz
 
 deps:
 	$(RUN) deps

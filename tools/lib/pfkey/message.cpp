@@ -124,6 +124,51 @@ Bytes encode_sa2(const Sa2 &sa2)
 	return finish(b, SADB_X_EXT_SA2);
 }
 
+// A bare sockaddr of @a's family, as tunnel endpoints are carried.
+void append_sockaddr(Bytes &out, const Address &a)
+{
+	if (a.family == AF_INET6) {
+		sockaddr_in6 sin6{};
+		sin6.sin6_family = AF_INET6;
+		std::memcpy(&sin6.sin6_addr, a.addr.data(), 16);
+		append(out, sin6);
+	} else {
+		sockaddr_in sin{};
+		sin.sin_family = static_cast<sa_family_t>(a.family);
+		std::memcpy(&sin.sin_addr, a.addr.data(), 4);
+		append(out, sin);
+	}
+}
+
+Bytes encode_policy(const Policy &p)
+{
+	sadb_x_policy s{};
+	s.sadb_x_policy_type = p.type;
+	s.sadb_x_policy_dir = p.dir;
+	s.sadb_x_policy_id = p.id;
+	s.sadb_x_policy_priority = p.priority;
+	Bytes b;
+	append(b, s);
+	for (const auto &r : p.requests) {
+		Bytes rq;
+		sadb_x_ipsecrequest h{};
+		h.sadb_x_ipsecrequest_proto = r.proto;
+		h.sadb_x_ipsecrequest_mode = r.mode;
+		h.sadb_x_ipsecrequest_level = r.level;
+		h.sadb_x_ipsecrequest_reqid = r.reqid;
+		append(rq, h);
+		if (r.tunnel) {
+			append_sockaddr(rq, r.tunnel->first);
+			append_sockaddr(rq, r.tunnel->second);
+		}
+		rq.resize(padded(rq.size()));
+		const std::uint16_t len = rq.size();	// bytes, not words
+		std::memcpy(rq.data(), &len, sizeof(len));
+		b.insert(b.end(), rq.begin(), rq.end());
+	}
+	return finish(b, SADB_X_EXT_POLICY);
+}
+
 Bytes encode_thresh(const ReplayThresh &t)
 {
 	sadb_x_replay_thresh s{};
@@ -247,6 +292,75 @@ std::optional<Error> decode_sa2(View v, Message &m)
 	return std::nullopt;
 }
 
+// Tunnel endpoints: two bare sockaddrs of one family filling @v.
+std::optional<Error> decode_endpoints(View v, IpsecRequest &r)
+{
+	constexpr std::uint16_t type = SADB_X_EXT_POLICY;
+
+	if (v.size() < sizeof(sa_family_t))
+		return invalid(type, "tunnel endpoints too short");
+	const auto family = load<sa_family_t>(v);
+	const std::size_t one = family == AF_INET	 ? sizeof(sockaddr_in)
+				: family == AF_INET6 ? sizeof(sockaddr_in6)
+						     : 0;
+	if (!one)
+		return invalid(type, "tunnel endpoint family " + std::to_string(family));
+	if (v.size() != padded(2 * one))
+		return invalid(type, "tunnel endpoints of " + std::to_string(v.size()) +
+					     " bytes");
+	Address ends[2];
+	for (int i = 0; i < 2; i++) {
+		const View sa = v.subspan(i * one, one);
+		if (load<sa_family_t>(sa) != family)
+			return invalid(type, "tunnel endpoints of two families");
+		ends[i].family = family;
+		ends[i].prefixlen = family == AF_INET ? 32 : 128;
+		if (family == AF_INET) {
+			const auto sin = load<sockaddr_in>(sa);
+			std::memcpy(ends[i].addr.data(), &sin.sin_addr, 4);
+		} else {
+			const auto sin6 = load<sockaddr_in6>(sa);
+			std::memcpy(ends[i].addr.data(), &sin6.sin6_addr, 16);
+		}
+	}
+	r.tunnel = std::pair{ends[0], ends[1]};
+	return std::nullopt;
+}
+
+std::optional<Error> decode_policy(View v, Message &m)
+{
+	constexpr std::uint16_t type = SADB_X_EXT_POLICY;
+
+	if (v.size() < sizeof(sadb_x_policy))
+		return invalid(type, "too short for a policy");
+	const auto s = load<sadb_x_policy>(v);
+	Policy p{s.sadb_x_policy_type, s.sadb_x_policy_dir, s.sadb_x_policy_id,
+		 s.sadb_x_policy_priority, {}};
+
+	View rest = v.subspan(sizeof(sadb_x_policy));
+	while (!rest.empty()) {
+		if (rest.size() < sizeof(sadb_x_ipsecrequest))
+			return invalid(type, "truncated IPsec request");
+		const auto h = load<sadb_x_ipsecrequest>(rest);
+		const std::size_t len = h.sadb_x_ipsecrequest_len;
+		if (len < sizeof(h) || len % kWord || len > rest.size())
+			return invalid(type, "IPsec request of " + std::to_string(len) +
+						     " bytes with " +
+						     std::to_string(rest.size()) + " left");
+		IpsecRequest r{h.sadb_x_ipsecrequest_proto, h.sadb_x_ipsecrequest_mode,
+			       h.sadb_x_ipsecrequest_level, h.sadb_x_ipsecrequest_reqid,
+			       std::nullopt};
+		if (len > sizeof(h)) {
+			if (auto e = decode_endpoints(rest.subspan(sizeof(h), len - sizeof(h)), r))
+				return e;
+		}
+		p.requests.push_back(std::move(r));
+		rest = rest.subspan(len);
+	}
+	m.policy = std::move(p);
+	return std::nullopt;
+}
+
 std::optional<Error> decode_thresh(View v, Message &m)
 {
 	constexpr std::uint16_t type = SADB_X_EXT_REPLAY_THRESH;
@@ -323,6 +437,8 @@ std::optional<Error> decode_ext(View v, std::uint16_t type, Message &m)
 		return decode_key(v, type, m.key_encrypt);
 	case SADB_X_EXT_SA2:
 		return decode_sa2(v, m);
+	case SADB_X_EXT_POLICY:
+		return decode_policy(v, m);
 	case SADB_X_EXT_REPLAY_THRESH:
 		return decode_thresh(v, m);
 	case SADB_X_EXT_REPLAY_STATE:
@@ -392,6 +508,8 @@ std::vector<std::uint8_t> encode(const Message &msg)
 			encode_key(*msg.key_encrypt, SADB_EXT_KEY_ENCRYPT);
 	if (msg.sa2)
 		exts[SADB_X_EXT_SA2] = encode_sa2(*msg.sa2);
+	if (msg.policy)
+		exts[SADB_X_EXT_POLICY] = encode_policy(*msg.policy);
 	if (msg.replay_thresh)
 		exts[SADB_X_EXT_REPLAY_THRESH] = encode_thresh(*msg.replay_thresh);
 	if (msg.replay_state)

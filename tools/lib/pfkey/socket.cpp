@@ -102,43 +102,55 @@ Result<Message> Socket::request(Message req, std::chrono::milliseconds timeout)
 Result<std::vector<Message>> Socket::dump(std::uint8_t satype,
 					  std::chrono::milliseconds timeout)
 {
+	return dump_of(SADB_DUMP, satype, timeout);
+}
+
+Result<std::vector<Message>> Socket::dump_policies(std::chrono::milliseconds timeout)
+{
+	return dump_of(SADB_X_SPDDUMP, SADB_SATYPE_UNSPEC, timeout);
+}
+
+Result<std::vector<Message>> Socket::dump_of(std::uint8_t type, std::uint8_t satype,
+					     std::chrono::milliseconds timeout)
+{
 	const auto deadline = std::chrono::steady_clock::now() + timeout;
 	const auto pid = static_cast<std::uint32_t>(::getpid());
-	std::vector<Message> sas;
+	const std::string what = type == SADB_DUMP ? "SADB_DUMP" : "SADB_X_SPDDUMP";
+	std::vector<Message> entries;
 	Message req;
 
-	req.type = SADB_DUMP;
+	req.type = type;
 	req.satype = satype;
 	req.seq = ++seq_;
 	req.pid = pid;
 	const auto bytes = encode(req);
 	if (::send(fd_, bytes.data(), bytes.size(), 0) < 0)
-		return Error{errno, "SADB_DUMP"};
+		return Error{errno, what};
 
 	// Replies count down to sequence number 0 instead of echoing ours.
 	for (;;) {
 		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
 			deadline - std::chrono::steady_clock::now());
 		if (left.count() <= 0)
-			return Error{ETIMEDOUT, "SADB_DUMP"};
+			return Error{ETIMEDOUT, what};
 		auto event = receive(left);
 		if (!event)
 			return event.error();
 		if (std::holds_alternative<Overrun>(*event))
-			return Error{ENOBUFS, "SADB_DUMP"};
+			return Error{ENOBUFS, what};
 		auto &m = std::get<Message>(*event);
-		if (m.type != SADB_DUMP || m.pid != pid) {
+		if (m.type != type || m.pid != pid) {
 			backlog_.push_back(std::move(*event));
 			continue;
 		}
 		if (m.errnum == ENOENT)
-			return sas;
+			return entries;
 		if (m.errnum)
-			return Error{m.errnum, "SADB_DUMP"};
+			return Error{m.errnum, what};
 		const bool last = m.seq == 0;
-		sas.push_back(std::move(m));
+		entries.push_back(std::move(m));
 		if (last)
-			return sas;
+			return entries;
 	}
 }
 

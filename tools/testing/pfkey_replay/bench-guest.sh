@@ -80,32 +80,33 @@ delivery netlink
 awk -v p="$(cat "$tmp/events-pfkey")" -v n="$(cat "$tmp/events-netlink")" \
 	'BEGIN { printf "  PF_KEY / netlink events: %.3f\n", n ? p / n : 0 }'
 # Monitors at N=1: what each printed against what the SA sent. sareplay
-# must print every notification or say it lost some.
-if [ -n "${SAREPLAY:-}" ]; then
-	echo "monitors at N=1 during a $secs s flood: events printed / packets sent"
-	$ip netns exec ns1 "$SAREPLAY" --json monitor >"$tmp/sareplay" &
+# must print every notification or say it lost some, on either backend.
+# Usage: monitor_row LABEL EVENT_PATTERN LOST_PATTERN COMMAND...
+monitor_row() {
+	local label=$1 event=$2 lost=$3 mon rate printed losses
+	shift 3
+	"$@" >"$tmp/monitor" &
 	mon=$!
 	sleep 0.5
 	rate=$(flood)
 	sleep 0.5
 	kill -INT $mon
-	wait $mon
-	printed=$(grep -c '"oseq"' "$tmp/sareplay")
-	lost=$(grep -c '"lost"' "$tmp/sareplay")
-	$ip -n ns1 xfrm monitor aevent >"$tmp/ipmon" &
-	mon=$!
-	sleep 0.5
-	rate2=$(flood)
-	sleep 0.5
-	kill $mon
 	wait $mon 2>/dev/null
-	ipprinted=$(grep -ci 'async event' "$tmp/ipmon")
-	awk -v p="$printed" -v l="$lost" -v r="$rate" -v q="$ipprinted" \
-		-v r2="$rate2" -v s="$secs" 'BEGIN {
-		printf "  %-24s %8d of %8d  %5.1f%%  losses reported %d\n",
-			"sareplay monitor", p, r * s, 100 * p / (r * s), l
-		printf "  %-24s %8d of %8d  %5.1f%%\n",
-			"ip xfrm monitor aevent", q, r2 * s, 100 * q / (r2 * s)
-	}'
+	printed=$(grep -ci "$event" "$tmp/monitor")
+	losses=$(grep -c "$lost" "$tmp/monitor")
+	awk -v label="$label" -v p="$printed" -v l="$losses" -v r="$rate" \
+		-v s="$secs" 'BEGIN {
+		printf "  %-30s %8d of %8d  %5.1f%%  losses reported %d\n",
+			label, p, r * s, 100 * p / (r * s), l }'
+}
+if [ -n "${SAREPLAY:-}" ]; then
+	echo "monitors at N=1 during a $secs s flood: events printed / packets sent"
+	for backend in pfkey netlink; do
+		monitor_row "sareplay monitor ($backend)" '"oseq"' '"lost"' \
+			$ip netns exec ns1 "$SAREPLAY" --backend $backend --json monitor
+	done
+	# iproute2 says nothing when it loses events: "reported" stays 0.
+	monitor_row "ip xfrm monitor aevent" 'async event' '^$nothing' \
+		$ip -n ns1 xfrm monitor aevent
 fi
 rm -rf "$tmp"

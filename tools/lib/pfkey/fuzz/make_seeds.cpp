@@ -55,5 +55,17 @@ int main(int argc, char **argv)
 	m.lifetime_soft = Lifetime{0, 0, 3000, 0};
 	m.other[SADB_X_EXT_NAT_T_TYPE] = {2, 0, 0, 0};
 	write(argv[1], "get-full", m);
+
+	Message spd;
+	spd.type = SADB_X_SPDDUMP;
+	spd.src = Address{AF_INET, {10, 1, 0, 0}, 0, IPPROTO_UDP, 16};
+	spd.dst = Address{AF_INET, {10, 2, 0, 0}, 9000, 0, 16};
+	spd.policy = Policy{IPSEC_POLICY_IPSEC, IPSEC_DIR_OUTBOUND, 0x101, 0,
+			    {{IPPROTO_ESP, IPSEC_MODE_TRANSPORT, IPSEC_LEVEL_REQUIRE, 0,
+			      std::nullopt},
+			     {IPPROTO_ESP, IPSEC_MODE_TUNNEL, IPSEC_LEVEL_UNIQUE, 7,
+			      std::pair{*parse_address("192.0.2.1"),
+					*parse_address("192.0.2.2")}}}};
+	write(argv[1], "spddump-tunnel", spd);
 	return 0;
 }

@@ -50,6 +50,8 @@ Message full_sa_message()
 	return m;
 }
 
+std::size_t ext_offset(const std::vector<std::uint8_t> &bytes, std::uint16_t type);
+
 void expect_round_trip(const Message &m)
 {
 	const auto bytes = encode(m);
@@ -106,12 +108,49 @@ TEST(RoundTrip, ReplayStateWindows)
 	}
 }
 
+// What SADB_X_SPDADD / SPDDUMP carry: selector addresses and a policy.
+Message spd_message(Policy policy)
+{
+	Message m;
+	m.type = SADB_X_SPDADD;
+	m.src = v4("10.1.0.0", 16);
+	m.src->proto = IPPROTO_UDP;
+	m.dst = v4("10.2.0.0", 16);
+	m.dst->port = 9000;
+	m.lifetime_current = Lifetime{0, 0, 1700000000, 0};
+	m.policy = std::move(policy);
+	return m;
+}
+
+TEST(RoundTrip, PoliciesWithTransportAndTunnelRequests)
+{
+	IpsecRequest transport{IPPROTO_ESP, IPSEC_MODE_TRANSPORT,
+			       IPSEC_LEVEL_REQUIRE, 0, std::nullopt};
+	IpsecRequest tunnel4{IPPROTO_ESP, IPSEC_MODE_TUNNEL, IPSEC_LEVEL_UNIQUE, 7,
+			     std::pair{v4("192.0.2.1"), v4("192.0.2.2")}};
+	IpsecRequest tunnel6{IPPROTO_AH, IPSEC_MODE_TUNNEL, IPSEC_LEVEL_USE, 8,
+			     std::pair{v6("2001:db8::1"), v6("2001:db8::2")}};
+
+	expect_round_trip(spd_message(Policy{IPSEC_POLICY_IPSEC, IPSEC_DIR_OUTBOUND,
+					     0x101, 0x80000000, {transport}}));
+	expect_round_trip(spd_message(Policy{IPSEC_POLICY_IPSEC, IPSEC_DIR_INBOUND,
+					     0x102, 0, {tunnel4, tunnel6}}));
+	expect_round_trip(spd_message(Policy{IPSEC_POLICY_DISCARD, IPSEC_DIR_FWD,
+					     0, 0, {}}));
+	// 16 bytes of policy, 16 of request, 2 x 16 of sockaddr_in.
+	const auto bytes = encode(spd_message(Policy{IPSEC_POLICY_IPSEC,
+						     IPSEC_DIR_OUTBOUND, 0, 0, {tunnel4}}));
+	std::uint16_t len;
+	std::memcpy(&len, bytes.data() + ext_offset(bytes, SADB_X_EXT_POLICY), 2);
+	EXPECT_EQ(8u, len);
+}
+
 TEST(RoundTrip, UnmodelledExtensionsAreKept)
 {
 	Message m;
 	m.type = SADB_X_SPDADD;
-	m.other[SADB_X_EXT_POLICY] = std::vector<std::uint8_t>(12, 0x11);
 	m.other[SADB_X_EXT_NAT_T_TYPE] = {2, 0, 0, 0};
+	m.other[SADB_X_EXT_SEC_CTX] = std::vector<std::uint8_t>(12, 0x11);
 	expect_round_trip(m);
 }
 
@@ -261,6 +300,42 @@ TEST(Malformed, ReplayExtensions)
 
 // Every prefix, and every single-byte change, decodes to a value or an
 // error; under ASan this also proves no read past the buffer.
+TEST(Malformed, PolicyExtension)
+{
+	IpsecRequest tunnel{IPPROTO_ESP, IPSEC_MODE_TUNNEL, IPSEC_LEVEL_UNIQUE, 7,
+			    std::pair{v4("192.0.2.1"), v4("192.0.2.2")}};
+	const auto good = encode(spd_message(Policy{IPSEC_POLICY_IPSEC,
+						    IPSEC_DIR_OUTBOUND, 0, 0, {tunnel}}));
+	const std::size_t pol = ext_offset(good, SADB_X_EXT_POLICY);
+	const std::size_t rq = pol + sizeof(sadb_x_policy);
+	const std::size_t ends = rq + sizeof(sadb_x_ipsecrequest);
+
+	struct Case {
+		const char *what;
+		std::size_t off;
+		std::uint16_t value;
+	} cases[] = {
+		{"request shorter than its header", rq, 8},
+		{"request length not in words", rq, 44},
+		{"request past the extension", rq, 56},
+		{"endpoint family unknown", ends, 99},
+		{"endpoints of two families", ends + sizeof(sockaddr_in), AF_INET6},
+	};
+	for (const auto &c : cases) {
+		SCOPED_TRACE(c.what);
+		auto bytes = good;
+		poke(bytes, c.off, c.value);
+		expect_error(bytes, EINVAL);
+	}
+
+	// A policy extension cut below its own header.
+	auto shorter = good;
+	poke<std::uint16_t>(shorter, pol, 1);
+	poke<std::uint16_t>(shorter, pol + 8, 1);	// the rest, as an extension
+	poke<std::uint16_t>(shorter, pol + 10, SADB_X_EXT_SEC_CTX);
+	expect_error(shorter, EINVAL);
+}
+
 TEST(Malformed, NoPrefixOrByteFlipCrashes)
 {
 	const auto good = encode(full_sa_message());

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <gtest/gtest.h>
+#include <linux/ipsec.h>
 #include <linux/pfkey_replay.h>
 #include <linux/pfkeyv2.h>
 #include <netinet/in.h>
@@ -165,6 +166,24 @@ TEST_F(SocketTest, RewindIsERANGE)
 	auto ok = sock_->request(m);
 	ASSERT_TRUE(ok.ok()) << ok.error().message();
 	EXPECT_EQ(1000u, ok->replay_state->oseq);
+}
+
+// The SPD entry SetUp made with iproute2, as PF_KEY reports it.
+TEST_F(SocketTest, SpdDumpDecodesThePolicy)
+{
+	auto spd = sock_->dump_policies();
+	ASSERT_TRUE(spd.ok()) << spd.error().message();
+	ASSERT_EQ(1u, spd->size());
+	const Message &m = spd->front();
+	ASSERT_TRUE(m.policy && m.src && m.dst);
+	EXPECT_EQ(IPSEC_POLICY_IPSEC, m.policy->type);
+	EXPECT_EQ(IPSEC_DIR_OUTBOUND, m.policy->dir);
+	ASSERT_EQ(1u, m.policy->requests.size());
+	EXPECT_EQ(IPPROTO_ESP, m.policy->requests[0].proto);
+	EXPECT_EQ(IPSEC_MODE_TRANSPORT, m.policy->requests[0].mode);
+	EXPECT_FALSE(m.policy->requests[0].tunnel);
+	EXPECT_EQ(IPPROTO_UDP, m.src->proto);
+	EXPECT_EQ("10.0.0.2", to_string(*m.dst));
 }
 
 TEST_F(SocketTest, OverrunIsAnEvent)

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pfkey/result.hpp"
@@ -61,6 +62,28 @@ struct Sa2 {
 	bool operator==(const Sa2 &) const = default;
 };
 
+// One step of an SPD entry's IPsec processing (sadb_x_ipsecrequest).
+struct IpsecRequest {
+	std::uint16_t proto = 0;	// IPPROTO_ESP, IPPROTO_AH, IPPROTO_COMP
+	std::uint8_t mode = 0;		// IPSEC_MODE_*
+	std::uint8_t level = 0;		// IPSEC_LEVEL_*
+	std::uint32_t reqid = 0;
+	// Tunnel endpoints (source, destination), one family; absent in
+	// transport mode.
+	std::optional<std::pair<Address, Address>> tunnel;
+	bool operator==(const IpsecRequest &) const = default;
+};
+
+// SADB_X_EXT_POLICY: an SPD entry's action and its IPsec requests.
+struct Policy {
+	std::uint16_t type = 0;		// IPSEC_POLICY_*
+	std::uint8_t dir = 0;		// IPSEC_DIR_*
+	std::uint32_t id = 0;		// the kernel's index
+	std::uint32_t priority = 0;
+	std::vector<IpsecRequest> requests;
+	bool operator==(const Policy &) const = default;
+};
+
 struct ReplayThresh {
 	std::uint32_t packets = 0;	// N
 	std::uint32_t msecs = 0;	// T, milliseconds
@@ -90,6 +113,7 @@ struct Message {
 	std::optional<Address> src, dst, proxy;
 	std::optional<Key> key_auth, key_encrypt;
 	std::optional<Sa2> sa2;
+	std::optional<Policy> policy;
 	std::optional<ReplayThresh> replay_thresh;
 	std::optional<ReplayState> replay_state;
 	// Extensions without a model here, by type: their bytes after the

@@ -50,6 +50,10 @@ public:
 					  std::chrono::milliseconds timeout =
 						  std::chrono::seconds(3));
 
+	// SADB_X_SPDDUMP: every SPD entry, with its policy extension.
+	Result<std::vector<Message>> dump_policies(std::chrono::milliseconds timeout =
+							   std::chrono::seconds(3));
+
 	// Opts in to the replay extension (SADB_X_REPLAY_REGISTER). A kernel
 	// without it answers EINVAL.
 	Result<Message> register_replay();
@@ -61,6 +65,8 @@ public:
 private:
 	explicit Socket(int fd) : fd_(fd), rx_(kMaxMessage) {}
 	Result<Event> receive(std::chrono::milliseconds timeout);
+	Result<std::vector<Message>> dump_of(std::uint8_t type, std::uint8_t satype,
+					     std::chrono::milliseconds timeout);
 
 	// sadb_msg_len counts 64-bit words in 16 bits.
 	static constexpr std::size_t kMaxMessage = 65535 * 8;
