@@ -6,51 +6,20 @@
 #include <array>
 #include <cerrno>
 #include <deque>
-#include <functional>
-#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
 #include <linux/xfrm.h>
 #include <map>
-#include <poll.h>
-#include <sys/socket.h>
 #include <tuple>
 
 #include "replay/backend.hpp"
 #include "replay/window.hpp"
 #include "replay/xfrm_codec.hpp"
+#include "replay/xfrm_socket.hpp"
 
 namespace replay {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct MnlClose {
-	void operator()(mnl_socket *s) const { mnl_socket_close(s); }
-};
-using MnlSocket = std::unique_ptr<mnl_socket, MnlClose>;
-
-Result<MnlSocket> open_socket(unsigned groups)
-{
-	MnlSocket sock(mnl_socket_open2(NETLINK_XFRM, SOCK_CLOEXEC));
-
-	if (!sock)
-		return Error{errno, "XFRM netlink socket"};
-	if (mnl_socket_bind(sock.get(), groups, MNL_SOCKET_AUTOPID) < 0)
-		return Error{errno, "XFRM netlink bind"};
-	return sock;
-}
-
-Result<std::monostate> wait_readable(int fd, std::chrono::milliseconds timeout,
-				     const char *what)
-{
-	pollfd pfd{fd, POLLIN, 0};
-	const int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
-
-	if (ready < 0)
-		return Error{errno, what};
-	if (ready == 0)
-		return Error{ETIMEDOUT, what};
-	return std::monostate{};
-}
 
 // The SA as the kernel knows it: SaId without the source address, which
 // XFRM lookups do not use.
@@ -75,10 +44,7 @@ struct Snapshot {
 
 class NetlinkBackend final : public Backend {
 public:
-	explicit NetlinkBackend(MnlSocket requests)
-		: requests_(std::move(requests)), rx_(1 << 16)
-	{
-	}
+	explicit NetlinkBackend(xfrm::Socket requests) : requests_(std::move(requests)) {}
 
 	Kind kind() const override { return Kind::netlink; }
 
@@ -93,7 +59,7 @@ public:
 	Result<std::vector<SaReplay>> dump(std::uint8_t proto) override
 	{
 		std::vector<xfrm::KernelSa> sas;
-		auto done = transact(xfrm::build_dump_sa(tx_, 0), "XFRM_MSG_GETSA dump",
+		auto done = requests_.transact(xfrm::build_dump_sa(tx_, 0), "XFRM_MSG_GETSA dump",
 				     [&](const nlmsghdr *nlh) -> Result<std::monostate> {
 					     auto sa = xfrm::parse_sa(nlh);
 					     if (!sa)
@@ -158,20 +124,17 @@ public:
 
 	Result<std::monostate> subscribe() override
 	{
-		auto sock = open_socket(1U << (XFRMNLGRP_AEVENTS - 1));
+		auto sock = xfrm::Socket::open(1U << (XFRMNLGRP_AEVENTS - 1));
 		if (!sock)
 			return sock.error();
-		const int rcvbuf = 8 << 20;
-		const int fd = mnl_socket_get_fd(sock->get());
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		sock->grow_receive_buffer(8 << 20);
 		events_ = std::move(*sock);
 		return std::monostate{};
 	}
 
 	int event_fd() const override
 	{
-		return events_ ? mnl_socket_get_fd(events_.get()) : -1;
+		return events_ ? events_->fd() : -1;
 	}
 
 	Result<Event> next_event(std::chrono::milliseconds timeout) override
@@ -189,61 +152,10 @@ public:
 	}
 
 private:
-	using OnMessage = std::function<Result<std::monostate>(const nlmsghdr *)>;
-
-	// Sends @req and hands every reply message to @on_message until the
-	// kernel's ACK, error, NLMSG_DONE or a single (non-multipart) reply.
-	Result<std::monostate> transact(nlmsghdr *req, const char *what,
-					const OnMessage &on_message)
-	{
-		mnl_socket *sock = requests_.get();
-		const std::uint32_t seq = ++seq_;
-		const std::uint32_t portid = mnl_socket_get_portid(sock);
-
-		req->nlmsg_seq = seq;
-		if (mnl_socket_sendto(sock, req, req->nlmsg_len) < 0)
-			return Error{errno, what};
-		for (;;) {
-			auto ready = wait_readable(mnl_socket_get_fd(sock), 3s, what);
-			if (!ready)
-				return ready.error();
-			ssize_t n = mnl_socket_recvfrom(sock, rx_.data(), rx_.size());
-			if (n < 0)
-				return Error{errno, what};
-			auto messages = xfrm::split({rx_.data(), static_cast<std::size_t>(n)});
-			if (!messages)
-				return messages.error();
-			for (const nlmsghdr *nlh : *messages) {
-				if (!mnl_nlmsg_seq_ok(nlh, seq) ||
-				    !mnl_nlmsg_portid_ok(nlh, portid))
-					continue;	// a late reply to an earlier request
-				if (nlh->nlmsg_type == NLMSG_ERROR)
-					return ack(nlh, what);
-				if (nlh->nlmsg_type == NLMSG_DONE)
-					return std::monostate{};
-				auto handled = on_message(nlh);
-				if (!handled)
-					return handled.error();
-				if (!(nlh->nlmsg_flags & NLM_F_MULTI))
-					return std::monostate{};
-			}
-		}
-	}
-
-	static Result<std::monostate> ack(const nlmsghdr *nlh, const char *what)
-	{
-		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr))
-			return Error{EPROTO, what};
-		const auto *err = static_cast<const nlmsgerr *>(mnl_nlmsg_get_payload(nlh));
-		if (err->error)
-			return Error{-err->error, what};
-		return std::monostate{};
-	}
-
 	Result<xfrm::KernelSa> get_sa(const SaId &id)
 	{
 		std::optional<xfrm::KernelSa> sa;
-		auto done = transact(xfrm::build_get_sa(tx_, id, 0), "XFRM_MSG_GETSA",
+		auto done = requests_.transact(xfrm::build_get_sa(tx_, id, 0), "XFRM_MSG_GETSA",
 				     [&](const nlmsghdr *nlh) -> Result<std::monostate> {
 					     auto parsed = xfrm::parse_sa(nlh);
 					     if (!parsed)
@@ -262,7 +174,7 @@ private:
 	Result<xfrm::KernelAevent> get_ae(const SaId &id)
 	{
 		std::optional<xfrm::KernelAevent> ae;
-		auto done = transact(xfrm::build_get_ae(tx_, id, 0), "XFRM_MSG_GETAE",
+		auto done = requests_.transact(xfrm::build_get_ae(tx_, id, 0), "XFRM_MSG_GETAE",
 				     [&](const nlmsghdr *nlh) -> Result<std::monostate> {
 					     auto parsed = xfrm::parse_aevent(nlh);
 					     if (!parsed)
@@ -279,10 +191,7 @@ private:
 
 	Result<std::monostate> new_ae(const SaId &id, const xfrm::AeUpdate &update)
 	{
-		return transact(xfrm::build_new_ae(tx_, id, 0, update), "XFRM_MSG_NEWAE",
-				[](const nlmsghdr *) -> Result<std::monostate> {
-					return std::monostate{};
-				});
+		return requests_.transact(xfrm::build_new_ae(tx_, id, 0, update), "XFRM_MSG_NEWAE");
 	}
 
 	// GETSA for the layout, GETAE for thresholds and a state read under
@@ -331,19 +240,14 @@ private:
 
 	Result<std::monostate> receive_events(std::chrono::milliseconds timeout)
 	{
-		mnl_socket *sock = events_.get();
-		auto ready = wait_readable(mnl_socket_get_fd(sock), timeout,
-					   "XFRM netlink notifications");
-		if (!ready)
-			return ready.error();
-		const ssize_t n = mnl_socket_recvfrom(sock, rx_.data(), rx_.size());
-		if (n < 0 && errno == ENOBUFS) {
+		auto datagram = events_->receive(timeout);
+		if (!datagram && datagram.error().code == ENOBUFS) {
 			backlog_.push_back(Overrun{});
 			return std::monostate{};
 		}
-		if (n < 0)
-			return Error{errno, "XFRM netlink notifications"};
-		auto messages = xfrm::split({rx_.data(), static_cast<std::size_t>(n)});
+		if (!datagram)
+			return datagram.error();
+		auto messages = xfrm::split(*datagram);
 		if (!messages)
 			return messages.error();
 		for (const nlmsghdr *nlh : *messages) {
@@ -378,22 +282,20 @@ private:
 		return Layout{sa->esn, sa->legacy_window};
 	}
 
-	MnlSocket requests_;
-	MnlSocket events_;
-	std::uint32_t seq_ = 0;
+	xfrm::Socket requests_;
+	std::optional<xfrm::Socket> events_;
 	std::optional<std::uint32_t> hz_;
 	std::map<SaKey, Layout> layouts_;
 	std::deque<Event> backlog_;
 	// The largest request, NEWAE with a 4096-bit ring, is about 700 bytes.
 	std::array<std::uint8_t, 8192> tx_{};
-	std::vector<std::uint8_t> rx_;
 };
 
 } // namespace
 
 Result<std::unique_ptr<Backend>> open_netlink()
 {
-	auto sock = open_socket(0);
+	auto sock = xfrm::Socket::open();
 	if (!sock)
 		return sock.error();
 	return std::unique_ptr<Backend>(new NetlinkBackend(std::move(*sock)));

@@ -9,7 +9,8 @@ packages=(linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	libssl-dev dwarves cpio kmod iproute2 iputils-ping rsync xz-utils git
 	python3 python3-ply python3-git sparse
 	g++ cmake libgtest-dev clang libclang-rt-14-dev libcli11-dev
-	nlohmann-json3-dev jq libbenchmark-dev libmnl-dev)
+	nlohmann-json3-dev jq libbenchmark-dev libmnl-dev
+	libtoml11-dev libcpp-httplib-dev keepalived openssl)
 
 missing=()
 for p in "${packages[@]}"; do

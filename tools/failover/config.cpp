@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "config.hpp"
+
+#include <cerrno>
+#include <set>
+#include <toml.hpp>
+
+namespace failover {
+namespace {
+
+Error invalid(const std::string &path, const std::string &why)
+{
+	return Error{EINVAL, path + ": " + why};
+}
+
+// A misspelt key would otherwise be a silent default.
+std::optional<std::string> unknown_key(const toml::value &table,
+				       const std::set<std::string> &known)
+{
+	for (const auto &[key, value] : table.as_table())
+		if (!known.count(key))
+			return key;
+	return std::nullopt;
+}
+
+template <class T>
+T get_or(const toml::value &v, const std::string &key, T fallback)
+{
+	return v.contains(key) ? toml::find<T>(v, key) : fallback;
+}
+
+} // namespace
+
+std::optional<Endpoint> parse_endpoint(const std::string &text)
+{
+	const auto colon = text.rfind(':');
+	if (colon == std::string::npos || colon + 1 == text.size())
+		return std::nullopt;
+	std::string host = text.substr(0, colon);
+	if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+		host = host.substr(1, host.size() - 2);
+	if (!pfkey::parse_address(host))
+		return std::nullopt;
+	std::size_t used = 0;
+	unsigned long port;
+	try {
+		port = std::stoul(text.substr(colon + 1), &used);
+	} catch (const std::exception &) {
+		return std::nullopt;
+	}
+	if (used != text.size() - colon - 1 || port == 0 || port > 65535)
+		return std::nullopt;
+	return Endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+bool Prefix::contains(const pfkey::Address &a) const
+{
+	if (a.family != address.family)
+		return false;
+	for (unsigned bit = 0; bit < address.prefixlen; bit++) {
+		const unsigned mask = 0x80 >> (bit % 8);
+		if ((a.addr[bit / 8] & mask) != (address.addr[bit / 8] & mask))
+			return false;
+	}
+	return true;
+}
+
+replay::ReplayThresh Config::thresh_for(const replay::SaId &id) const
+{
+	for (const auto &rule : rules)
+		if ((!rule.dst || rule.dst->contains(id.dst)) &&
+		    (!rule.spi || *rule.spi == id.spi))
+			return rule.thresh;
+	return thresh;
+}
+
+Result<Config> load_config(const std::string &path)
+{
+	Config c;
+
+	try {
+		const auto root = toml::parse(path);
+		if (auto k = unknown_key(root, {"node", "role", "sync", "replay", "control",
+						"metrics"}))
+			return invalid(path, "unknown key " + *k);
+		c.node = toml::find<std::string>(root, "node");
+		if (c.node.empty() || c.node.size() > 255)
+			return invalid(path, "node: 1 to 255 characters");
+		const auto role = get_or<std::string>(root, "role", "standby");
+		if (role != "active" && role != "standby")
+			return invalid(path, "role: active or standby");
+		c.initial_role = role == "active" ? Role::active : Role::standby;
+
+		const auto &sync = toml::find(root, "sync");
+		if (auto k = unknown_key(sync, {"listen", "peers", "certificate", "key", "ca",
+						"heartbeat_ms"}))
+			return invalid(path, "unknown key sync." + *k);
+		auto listen = parse_endpoint(toml::find<std::string>(sync, "listen"));
+		if (!listen)
+			return invalid(path, "sync.listen: ADDRESS:PORT");
+		c.listen = *listen;
+		for (const auto &p : get_or<std::vector<std::string>>(sync, "peers", {})) {
+			auto e = parse_endpoint(p);
+			if (!e)
+				return invalid(path, "sync.peers: not ADDRESS:PORT: " + p);
+			c.peers.push_back(*e);
+		}
+		c.certificate = toml::find<std::string>(sync, "certificate");
+		c.key = toml::find<std::string>(sync, "key");
+		c.ca = toml::find<std::string>(sync, "ca");
+		const auto heartbeat = get_or<std::int64_t>(sync, "heartbeat_ms", 500);
+		if (heartbeat < 10 || heartbeat > 60000)
+			return invalid(path, "sync.heartbeat_ms: 10 to 60000");
+		c.heartbeat = std::chrono::milliseconds(heartbeat);
+
+		if (root.contains("replay")) {
+			const auto &r = toml::find(root, "replay");
+			if (auto k = unknown_key(r, {"backend", "packets", "msecs", "margin_floor",
+						     "margin_lag_ms", "rule"}))
+				return invalid(path, "unknown key replay." + *k);
+			const auto backend = get_or<std::string>(r, "backend", "auto");
+			if (backend != "auto" && backend != "pfkey" && backend != "netlink")
+				return invalid(path, "replay.backend: auto, pfkey or netlink");
+			c.backend = backend == "pfkey"	   ? replay::Choice::pfkey
+				    : backend == "netlink" ? replay::Choice::netlink
+							   : replay::Choice::automatic;
+			c.thresh.packets = get_or<std::uint32_t>(r, "packets", c.thresh.packets);
+			c.thresh.msecs = get_or<std::uint32_t>(r, "msecs", c.thresh.msecs);
+			c.margin_floor = get_or<std::uint64_t>(r, "margin_floor", c.margin_floor);
+			c.margin_lag = std::chrono::milliseconds(
+				get_or<std::uint32_t>(r, "margin_lag_ms", 1000));
+			if (!c.thresh.packets && !c.thresh.msecs)
+				return invalid(path, "replay: N = T = 0 would never notify");
+			for (const auto &rule : get_or<std::vector<toml::value>>(r, "rule", {})) {
+				if (auto k = unknown_key(rule, {"dst", "spi", "packets", "msecs"}))
+					return invalid(path, "unknown key replay.rule." + *k);
+				ThresholdRule tr;
+				if (rule.contains("dst")) {
+					const auto text = toml::find<std::string>(rule, "dst");
+					const auto slash = text.find('/');
+					auto a = pfkey::parse_address(text.substr(0, slash));
+					if (!a)
+						return invalid(path, "replay.rule.dst: " + text);
+					if (slash != std::string::npos) {
+						const int len = std::stoi(text.substr(slash + 1));
+						if (len < 0 || len > a->prefixlen)
+							return invalid(path, "replay.rule.dst: " + text);
+						a->prefixlen = len;
+					}
+					tr.dst = Prefix{*a};
+				}
+				if (rule.contains("spi"))
+					tr.spi = toml::find<std::uint32_t>(rule, "spi");
+				tr.thresh = {toml::find<std::uint32_t>(rule, "packets"),
+					     toml::find<std::uint32_t>(rule, "msecs")};
+				c.rules.push_back(tr);
+			}
+		}
+		if (root.contains("control")) {
+			const auto &ctl = toml::find(root, "control");
+			if (auto k = unknown_key(ctl, {"socket"}))
+				return invalid(path, "unknown key control." + *k);
+			c.control_socket = get_or<std::string>(ctl, "socket", c.control_socket);
+		}
+		if (root.contains("metrics")) {
+			const auto &m = toml::find(root, "metrics");
+			if (auto k = unknown_key(m, {"listen"}))
+				return invalid(path, "unknown key metrics." + *k);
+			c.metrics = parse_endpoint(toml::find<std::string>(m, "listen"));
+			if (!c.metrics)
+				return invalid(path, "metrics.listen: ADDRESS:PORT");
+		}
+	} catch (const std::exception &e) {
+		// toml11 names the file, line and key in its messages.
+		return Error{EINVAL, e.what()};
+	}
+	return c;
+}
+
+} // namespace failover

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+// safailover's configuration file (TOML, see safailover.toml.example).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frame.hpp"
+
+namespace failover {
+
+struct Endpoint {
+	std::string host;	// an address; "[fd00::1]:7500" for IPv6
+	std::uint16_t port = 0;
+	bool operator==(const Endpoint &) const = default;
+};
+std::optional<Endpoint> parse_endpoint(const std::string &text);
+
+struct Prefix {
+	pfkey::Address address;	// prefixlen used
+	bool contains(const pfkey::Address &a) const;
+};
+
+// First matching rule gives an SA its N and T; the default otherwise.
+struct ThresholdRule {
+	std::optional<Prefix> dst;
+	std::optional<std::uint32_t> spi;
+	replay::ReplayThresh thresh;
+};
+
+struct Config {
+	std::string node;
+	Role initial_role = Role::standby;
+	Endpoint listen;
+	std::vector<Endpoint> peers;
+	std::string certificate, key, ca;
+	std::chrono::milliseconds heartbeat{500};
+	replay::Choice backend = replay::Choice::automatic;
+	replay::ReplayThresh thresh{1000, 1000};
+	std::vector<ThresholdRule> rules;
+	std::uint64_t margin_floor = 1024;
+	std::chrono::milliseconds margin_lag{1000};
+	std::string control_socket = "/run/safailover.sock";
+	std::optional<Endpoint> metrics;
+
+	replay::ReplayThresh thresh_for(const replay::SaId &id) const;
+};
+
+// EINVAL with the file, key and reason for anything unknown or wrong.
+Result<Config> load_config(const std::string &path);
+
+} // namespace failover

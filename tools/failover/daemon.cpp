@@ -1,0 +1,909 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "daemon.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <httplib.h>
+#include <map>
+#include <mutex>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <thread>
+#include <tuple>
+#include <unistd.h>
+
+#include "kernel_tables.hpp"
+#include "log.hpp"
+#include "margin.hpp"
+#include "replay/xfrm_codec.hpp"
+#include "tls.hpp"
+
+namespace failover {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+volatile std::sig_atomic_t stop_requested = 0;
+
+std::uint64_t now_ns()
+{
+	return std::chrono::duration_cast<std::chrono::nanoseconds>(
+		       Clock::now().time_since_epoch())
+		.count();
+}
+
+double seconds_since(Clock::time_point t)
+{
+	return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string spi_text(std::uint32_t spi)
+{
+	char buf[16];
+	std::snprintf(buf, sizeof(buf), "0x%08x", spi);
+	return buf;
+}
+
+std::string sa_text(const replay::SaId &id)
+{
+	return spi_text(id.spi) + "/" + pfkey::to_string(id.dst);
+}
+
+using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>>;
+
+SaKey key_of(const replay::SaId &id)
+{
+	return {id.spi, id.proto, id.dst.family, id.dst.addr};
+}
+
+// A listening TCP socket for the sync channel.
+Result<int> listen_on(const Endpoint &at)
+{
+	const auto addr = pfkey::parse_address(at.host);
+	sockaddr_storage ss{};
+	socklen_t len;
+
+	if (addr->family == AF_INET) {
+		auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(at.port);
+		std::memcpy(&sin->sin_addr, addr->addr.data(), 4);
+		len = sizeof(*sin);
+	} else {
+		auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(at.port);
+		std::memcpy(&sin6->sin6_addr, addr->addr.data(), 16);
+		len = sizeof(*sin6);
+	}
+	const int fd = ::socket(addr->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	const int one = 1;
+	if (fd < 0)
+		return Error{errno, "sync listen socket"};
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	// The address may be a VIP that is not (yet) ours.
+	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	if (::bind(fd, reinterpret_cast<sockaddr *>(&ss), len) < 0 || ::listen(fd, 8) < 0) {
+		const int err = errno;
+		::close(fd);
+		return Error{err, "sync listen on " + at.host + ":" + std::to_string(at.port)};
+	}
+	return fd;
+}
+
+Result<int> control_listen(const std::string &path)
+{
+	sockaddr_un sun{};
+	if (path.size() >= sizeof(sun.sun_path))
+		return Error{ENAMETOOLONG, "control socket " + path};
+	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return Error{errno, "control socket"};
+	sun.sun_family = AF_UNIX;
+	std::strcpy(sun.sun_path, path.c_str());
+	::unlink(path.c_str());
+	if (::bind(fd, reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) < 0 || ::listen(fd, 4) < 0) {
+		const int err = errno;
+		::close(fd);
+		return Error{err, "control socket " + path};
+	}
+	return fd;
+}
+
+// What /metrics shows, copied under a lock from the loop's thread.
+struct Metrics {
+	std::mutex lock;
+	std::string role = "standby";
+	std::uint64_t epoch = 0;
+	double sync_lag_s = 0;
+	std::uint64_t sas = 0, policies = 0, standbys = 0;
+	std::uint64_t notifications = 0, overruns = 0, snapshots = 0;
+	double notifications_per_s = 0;
+	std::uint64_t bytes_sent = 0, bytes_received = 0;
+	std::uint64_t takeovers = 0, margin_max = 0, exposure_max = 0;
+	double takeover_s = 0;
+
+	std::string text()
+	{
+		std::lock_guard g(lock);
+		std::string t;
+		auto gauge = [&](const char *name, const char *help, double v) {
+			t += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name +
+			     " gauge\n" + name + " " + std::to_string(v) + "\n";
+		};
+		auto counter = [&](const char *name, const char *help, std::uint64_t v) {
+			t += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name +
+			     " counter\n" + name + " " + std::to_string(v) + "\n";
+		};
+		t += "# HELP safailover_role 1 for the role this node has\n# TYPE safailover_role gauge\n";
+		t += "safailover_role{role=\"active\"} " + std::to_string(role == "active") + "\n";
+		t += "safailover_role{role=\"standby\"} " + std::to_string(role == "standby") + "\n";
+		gauge("safailover_epoch", "takeovers the pair has seen", epoch);
+		gauge("safailover_sync_lag_seconds",
+		      "active: age of the oldest unacknowledged frame; standby: time since the last frame",
+		      sync_lag_s);
+		gauge("safailover_sas_synced", "SAs in the synced view", sas);
+		gauge("safailover_policies_synced", "policies in the synced view", policies);
+		gauge("safailover_standbys_connected", "standbys with a live channel", standbys);
+		gauge("safailover_notifications_per_second", "replay notifications, last second",
+		      notifications_per_s);
+		counter("safailover_notifications_total", "replay notifications sent or received",
+			notifications);
+		counter("safailover_overruns_total", "kernel queue overruns, each followed by a resync",
+			overruns);
+		counter("safailover_snapshots_total", "full snapshots sent or received", snapshots);
+		counter("safailover_sync_bytes_sent_total", "bytes on the sync channel, out", bytes_sent);
+		counter("safailover_sync_bytes_received_total", "bytes on the sync channel, in",
+			bytes_received);
+		counter("safailover_takeovers_total", "takeovers by this node", takeovers);
+		gauge("safailover_takeover_margin_max", "largest outbound margin of the last takeover",
+		      margin_max);
+		gauge("safailover_takeover_inbound_exposure_max",
+		      "largest inbound replay exposure accepted at the last takeover", exposure_max);
+		gauge("safailover_takeover_seconds", "duration of the last takeover", takeover_s);
+		return t;
+	}
+};
+
+struct Link {
+	explicit Link(Connection c) : conn(std::move(c)) {}
+	Connection conn;
+	bool hello_sent = false, hello_received = false;
+	Role remote = Role::standby;
+	std::string node;
+	std::uint64_t tx_seq = 0, rx_seq = 0, acked = 0;
+	std::deque<std::pair<std::uint64_t, Clock::time_point>> unacked;
+	Clock::time_point last_tx = Clock::now(), last_rx = Clock::now();
+};
+
+struct ShadowSa {
+	replay::SaId id;
+	Bytes record;	// NEWSA, empty until the record came
+	replay::ReplayState state;
+	std::optional<replay::ReplayThresh> thresh;
+	RateEstimate rate;
+};
+
+class DaemonImpl final : public Daemon {
+public:
+	DaemonImpl(Config config, KernelTables tables, TlsContext server, TlsContext client,
+		   std::unique_ptr<replay::Backend> backend)
+		: cfg_(std::move(config)), tables_(std::move(tables)), server_(std::move(server)),
+		  client_(std::move(client)), backend_(std::move(backend))
+	{
+	}
+
+	~DaemonImpl() override
+	{
+		if (http_) {
+			http_->stop();
+			http_thread_.join();
+		}
+		for (int fd : {listen_fd_, control_fd_})
+			if (fd >= 0)
+				::close(fd);
+		::unlink(cfg_.control_socket.c_str());
+	}
+
+	Result<std::monostate> start()
+	{
+		auto ctl = control_listen(cfg_.control_socket);
+		if (!ctl)
+			return ctl.error();
+		control_fd_ = *ctl;
+		if (cfg_.metrics)
+			start_metrics();
+		log("info", "start",
+		    {{"node", cfg_.node}, {"backend", std::string(replay::name(backend_->kind()))},
+		     {"role", cfg_.initial_role == Role::active ? "active" : "standby"}});
+		if (cfg_.initial_role == Role::active)
+			return become_active();
+		return std::monostate{};
+	}
+
+	int run() override
+	{
+		std::signal(SIGINT, [](int) { stop_requested = 1; });
+		std::signal(SIGTERM, [](int) { stop_requested = 1; });
+		std::signal(SIGPIPE, SIG_IGN);
+		while (!stop_requested) {
+			if (role_ == Role::standby)
+				maybe_connect();
+			poll_once();
+			housekeeping();
+		}
+		log("info", "stop", {{"node", cfg_.node}});
+		return 0;
+	}
+
+private:
+	// ---- the loop ----
+	void poll_once()
+	{
+		std::vector<pollfd> fds;
+		fds.push_back({control_fd_, POLLIN, 0});
+		fds.push_back({listen_fd_, static_cast<short>(listen_fd_ >= 0 ? POLLIN : 0), 0});
+		fds.push_back({role_ == Role::active ? backend_->event_fd() : -1, POLLIN, 0});
+		fds.push_back({events_ ? events_->fd() : -1, POLLIN, 0});
+		for (const auto &l : links_)
+			fds.push_back({l.conn.fd(), l.conn.poll_events(), 0});
+
+		if (::poll(fds.data(), fds.size(), 50) < 0)
+			return;
+		if (fds[0].revents)
+			serve_control();
+		if (fds[1].revents)
+			accept_standby();
+		if (fds[2].revents && role_ == Role::active)
+			drain_replay();
+		if (fds[3].revents && events_)
+			drain_kernel_events();
+		// Links may be dropped while walking them; go backwards.
+		const std::size_t first = 4;
+		for (std::size_t i = fds.size(); i-- > first;) {
+			const std::size_t li = i - first;
+			if (li >= links_.size() || !fds[i].revents)
+				continue;
+			if (auto r = service(links_[li], fds[i].revents); !r)
+				drop(li, r.error());
+		}
+	}
+
+	void housekeeping()
+	{
+		const auto now = Clock::now();
+		for (auto &l : links_) {
+			if (l.conn.established() && l.hello_received && now - l.last_tx >= cfg_.heartbeat)
+				send(l, Heartbeat{});
+			flush(l);
+		}
+		// Standby: an active that says nothing for 3 heartbeats is gone.
+		for (std::size_t i = links_.size(); i-- > 0;)
+			if (now - links_[i].last_rx > 3 * cfg_.heartbeat + 2s)
+				drop(i, Error{ETIMEDOUT, "no frames from " + links_[i].conn.peer});
+		if (now - rate_window_ >= 1s) {
+			std::lock_guard g(metrics_.lock);
+			metrics_.notifications_per_s = notes_in_window_ /
+				std::chrono::duration<double>(now - rate_window_).count();
+			notes_in_window_ = 0;
+			rate_window_ = now;
+		}
+		publish_metrics();
+	}
+
+	void flush(Link &l)
+	{
+		if (l.conn.established() && l.conn.queued())
+			(void)l.conn.progress(POLLOUT);
+	}
+
+	void send(Link &l, Body body)
+	{
+		const std::uint64_t seq = ++l.tx_seq;
+		l.conn.send(Frame{seq, std::move(body)});
+		l.last_tx = Clock::now();
+		if (role_ == Role::active)
+			l.unacked.emplace_back(seq, l.last_tx);
+	}
+
+	void broadcast(const Body &body)
+	{
+		for (auto &l : links_)
+			if (l.hello_received && l.remote == Role::standby)
+				send(l, body);
+	}
+
+	void drop(std::size_t i, const Error &why)
+	{
+		log("warning", "sync_link_down", {{"peer", links_[i].conn.peer},
+						  {"node", links_[i].node},
+						  {"reason", why.message()}});
+		links_.erase(links_.begin() + static_cast<std::ptrdiff_t>(i));
+		if (role_ == Role::standby)
+			backoff_connect();
+	}
+
+	Result<std::monostate> service(Link &l, short revents)
+	{
+		const bool was_up = l.conn.established();
+		if (auto r = l.conn.progress(revents); !r) {
+			if (!was_up && r.error().code == EACCES)
+				log("error", "tls_refused", {{"peer", l.conn.peer},
+							     {"reason", r.error().context}});
+			return r;
+		}
+		if (!l.conn.established())
+			return std::monostate{};
+		if (!was_up) {
+			log("info", "tls_established", {{"peer", l.conn.peer}});
+			send(l, Hello{role_, epoch_, cfg_.node});
+			l.hello_sent = true;
+		}
+		std::uint64_t applied = 0;
+		for (;;) {
+			auto f = l.conn.next_frame();
+			if (!f)
+				return f.error();
+			if (!*f)
+				break;
+			if ((*f)->seq != l.rx_seq + 1)
+				return Error{EPROTO, "sync frame " + std::to_string((*f)->seq) +
+							     " after " + std::to_string(l.rx_seq)};
+			l.rx_seq = (*f)->seq;
+			l.last_rx = Clock::now();
+			if (l.remote == Role::active)
+				last_active_rx_ = l.last_rx;
+			if (auto r = handle(l, std::move((*f)->body)); !r)
+				return r;
+			applied++;
+		}
+		// Acks are for the active's bookkeeping; only standbys send them.
+		if (applied && role_ == Role::standby && l.remote == Role::active)
+			send(l, Ack{l.rx_seq});
+		flush(l);
+		return std::monostate{};
+	}
+
+	Result<std::monostate> handle(Link &l, Body body)
+	{
+		if (!l.hello_received) {
+			auto *hello = std::get_if<Hello>(&body);
+			if (!hello)
+				return Error{EPROTO, "first frame is not a hello"};
+			l.hello_received = true;
+			l.remote = hello->role;
+			l.node = hello->node;
+			epoch_ = std::max(epoch_, hello->epoch);
+			log("info", "peer_hello", {{"peer", l.conn.peer}, {"node", l.node},
+						   {"role", hello->role == Role::active ? "active" : "standby"},
+						   {"epoch", std::to_string(hello->epoch)}});
+			if (role_ == Role::active && l.remote == Role::standby)
+				return send_snapshot(l);
+			if (role_ == Role::standby && l.remote == Role::active)
+				return std::monostate{};
+			return Error{EAGAIN, "peer " + l.node + " has the same role"};
+		}
+		if (role_ == Role::active)
+			return handle_as_active(l, body);
+		return handle_as_standby(body);
+	}
+
+	Result<std::monostate> handle_as_active(Link &l, const Body &body)
+	{
+		if (const auto *ack = std::get_if<Ack>(&body)) {
+			if (ack->seq > l.tx_seq)
+				return Error{EPROTO, "ack of an unsent frame"};
+			l.acked = std::max(l.acked, ack->seq);
+			while (!l.unacked.empty() && l.unacked.front().first <= l.acked)
+				l.unacked.pop_front();
+			return std::monostate{};
+		}
+		if (std::holds_alternative<Heartbeat>(body))
+			return std::monostate{};
+		return Error{EPROTO, "a standby sent a frame only an active sends"};
+	}
+
+	// ---- standby ----
+	Result<std::monostate> handle_as_standby(Body &body)
+	{
+		return std::visit([&](auto &b) { return apply(b); }, body);
+	}
+
+	Result<std::monostate> apply(SnapshotBegin &b)
+	{
+		// The standby's tables belong to the daemon: start from nothing.
+		if (auto r = tables_.flush(); !r)
+			log("error", "flush_failed", {{"reason", r.error().message()}});
+		sas_.clear();
+		policies_.clear();
+		synced_ = false;
+		expected_ = b;
+		std::lock_guard g(metrics_.lock);
+		metrics_.snapshots++;
+		return std::monostate{};
+	}
+
+	Result<std::monostate> apply(SnapshotEnd &)
+	{
+		synced_ = true;
+		log("info", "synced", {{"sas", std::to_string(sas_.size())},
+				       {"policies", std::to_string(policies_.size())},
+				       {"expected_sas", std::to_string(expected_.sas)},
+				       {"expected_policies", std::to_string(expected_.policies)}});
+		return std::monostate{};
+	}
+
+	Result<std::monostate> apply(SaRecord &r)
+	{
+		const auto id = sa_id_of(r.netlink);
+		if (auto done = tables_.install_sa(r.netlink); !done)
+			log("error", "sa_install_failed", {{"sa", sa_text(id)},
+							   {"reason", done.error().message()}});
+		auto &sa = sas_[key_of(id)];
+		const bool known = !sa.record.empty() || sa.state.window;
+		sa.id = id;
+		sa.record = std::move(r.netlink);
+		auto parsed = replay::xfrm::parse_sa(reinterpret_cast<const nlmsghdr *>(sa.record.data()));
+		if (parsed) {
+			auto state = replay::xfrm::to_canonical(parsed->replay, parsed->esn,
+							       parsed->legacy_window);
+			// A copy of an SA we know may be older than its reports.
+			if (!known || state.oseq > sa.state.oseq || state.seq > sa.state.seq)
+				sa.state = state;
+		}
+		return std::monostate{};
+	}
+
+	Result<std::monostate> apply(SaDelete &d)
+	{
+		if (auto done = tables_.delete_sa(d.id); !done && done.error().code != ESRCH)
+			log("error", "sa_delete_failed", {{"sa", sa_text(d.id)},
+							  {"reason", done.error().message()}});
+		sas_.erase(key_of(d.id));
+		return std::monostate{};
+	}
+
+	Result<std::monostate> apply(PolicyRecord &p)
+	{
+		policies_[policy_key(p.netlink)] = std::move(p.netlink);
+		return std::monostate{};
+	}
+
+	Result<std::monostate> apply(PolicyDelete &p)
+	{
+		policies_.erase(policy_key(p.netlink));
+		return std::monostate{};
+	}
+
+	Result<std::monostate> apply(ReplayUpdate &u)
+	{
+		auto &sa = sas_[key_of(u.id)];
+		if (sa.record.empty() && !sa.state.window)
+			sa.id = u.id;
+		// Forward only, as the kernel would take it.
+		if (u.state.oseq >= sa.state.oseq && u.state.seq >= sa.state.seq)
+			sa.state = u.state;
+		if (u.thresh)
+			sa.thresh = u.thresh;
+		sa.rate.observe(u.state, u.observed_ns);
+		notes_in_window_++;
+		std::lock_guard g(metrics_.lock);
+		metrics_.notifications++;
+		return std::monostate{};
+	}
+
+	Result<std::monostate> apply(Hello &) { return Error{EPROTO, "a second hello"}; }
+	Result<std::monostate> apply(Ack &) { return Error{EPROTO, "an ack from the active"}; }
+	Result<std::monostate> apply(Heartbeat &) { return std::monostate{}; }
+
+	void backoff_connect()
+	{
+		backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
+		next_connect_ = Clock::now() + backoff_;
+	}
+
+	void maybe_connect()
+	{
+		if (!links_.empty() || cfg_.peers.empty() || Clock::now() < next_connect_)
+			return;
+		const Endpoint &peer = cfg_.peers[next_peer_++ % cfg_.peers.size()];
+		auto c = Connection::connect(client_, peer);
+		if (!c) {
+			log("warning", "connect_failed", {{"peer", peer.host}, {"reason", c.error().message()}});
+			backoff_connect();
+			return;
+		}
+		links_.emplace_back(std::move(*c));
+		next_connect_ = Clock::now() + backoff_;
+	}
+
+	// ---- takeover and roles ----
+	Result<std::monostate> takeover()
+	{
+		if (role_ == Role::active)
+			return std::monostate{};
+		const auto started = Clock::now();
+		// Since the active last said anything: reports it sent meanwhile
+		// never arrived.
+		const double staleness = seconds_since(last_active_rx_);
+		links_.clear();
+		epoch_++;
+		if (!synced_)
+			log("warning", "takeover_unsynced", {{"sas", std::to_string(sas_.size())}});
+
+		std::uint64_t margin_max = 0, exposure_max = 0, failed = 0, exhausted = 0;
+		for (auto &[key, sa] : sas_) {
+			MarginInputs in{sa.thresh.value_or(cfg_.thresh_for(sa.id)), sa.rate.peak_pps(),
+					cfg_.margin_lag.count() / 1000.0, staleness, cfg_.margin_floor};
+			const auto step = plan_takeover(sa.state, in);
+			auto r = backend_->set_state(sa.id, step.state);
+			if (!r && r.error().code == ESRCH && !sa.record.empty()) {
+				// Not installed yet (or lost): install, then set.
+				if (tables_.install_sa(sa.record))
+					r = backend_->set_state(sa.id, step.state);
+			}
+			if (!r && r.error().code != ERANGE) {
+				failed++;
+				log("error", "takeover_sa_failed", {{"sa", sa_text(sa.id)},
+								    {"reason", r.error().message()}});
+				continue;
+			}
+			margin_max = std::max(margin_max, step.margin);
+			exposure_max = std::max(exposure_max, step.inbound_exposure);
+			exhausted += step.exhausted;
+			if (step.exhausted)
+				log("warning", "sa_exhausted", {{"sa", sa_text(sa.id)}});
+		}
+		std::uint64_t policies = 0;
+		for (const auto &[key, p] : policies_) {
+			if (auto r = tables_.install_policy(p); !r) {
+				failed++;
+				log("error", "takeover_policy_failed", {{"reason", r.error().message()}});
+				continue;
+			}
+			policies++;
+		}
+		const double took = seconds_since(started);
+		log("info", "takeover",
+		    {{"epoch", std::to_string(epoch_)}, {"sas", std::to_string(sas_.size())},
+		     {"policies", std::to_string(policies)}, {"failed", std::to_string(failed)},
+		     {"margin_max", std::to_string(margin_max)},
+		     {"inbound_exposure_max", std::to_string(exposure_max)},
+		     {"exhausted", std::to_string(exhausted)},
+		     {"staleness_ms", std::to_string(static_cast<long>(staleness * 1000))},
+		     {"duration_ms", std::to_string(took * 1000)}});
+		{
+			std::lock_guard g(metrics_.lock);
+			metrics_.takeovers++;
+			metrics_.margin_max = margin_max;
+			metrics_.exposure_max = exposure_max;
+			metrics_.takeover_s = took;
+		}
+		last_takeover_ = {{"epoch", epoch_}, {"sas", sas_.size()}, {"policies", policies},
+				  {"failed", failed}, {"margin_max", margin_max},
+				  {"inbound_exposure_max", exposure_max}, {"duration_ms", took * 1000}};
+		return become_active();
+	}
+
+	Result<std::monostate> become_active()
+	{
+		role_ = Role::active;
+		if (auto sub = backend_->subscribe(); !sub)
+			return sub.error();
+		auto ev = KernelEvents::open();
+		if (!ev)
+			return ev.error();
+		events_.emplace(std::move(*ev));
+		auto fd = listen_on(cfg_.listen);
+		if (!fd)
+			return fd.error();
+		listen_fd_ = *fd;
+		apply_thresholds();
+		log("info", "active", {{"epoch", std::to_string(epoch_)}});
+		return std::monostate{};
+	}
+
+	void become_standby()
+	{
+		if (role_ == Role::standby)
+			return;
+		role_ = Role::standby;
+		links_.clear();
+		events_.reset();
+		if (listen_fd_ >= 0)
+			::close(listen_fd_);
+		listen_fd_ = -1;
+		synced_ = false;
+		backoff_ = 100ms;
+		next_connect_ = Clock::now();
+		log("info", "standby", {{"epoch", std::to_string(epoch_)}});
+	}
+
+	// ---- active ----
+	void apply_thresholds()
+	{
+		auto sas = tables_.dump_sas();
+		if (!sas) {
+			log("error", "dump_failed", {{"reason", sas.error().message()}});
+			return;
+		}
+		for (const auto &record : *sas)
+			set_thresh(sa_id_of(record));
+	}
+
+	void set_thresh(const replay::SaId &id)
+	{
+		if (auto r = backend_->set_thresh(id, cfg_.thresh_for(id)); !r && r.error().code != ESRCH)
+			log("error", "thresh_failed", {{"sa", sa_text(id)}, {"reason", r.error().message()}});
+	}
+
+	void accept_standby()
+	{
+		const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		auto c = Connection::accept(server_, fd);
+		if (!c) {
+			log("error", "accept_failed", {{"reason", c.error().message()}});
+			return;
+		}
+		links_.emplace_back(std::move(*c));
+	}
+
+	std::vector<ReplayUpdate> replay_table()
+	{
+		std::vector<ReplayUpdate> out;
+		for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
+			auto sas = backend_->dump(proto);
+			if (!sas) {
+				log("error", "replay_dump_failed", {{"reason", sas.error().message()}});
+				continue;
+			}
+			for (auto &sa : *sas)
+				out.push_back(ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
+		}
+		return out;
+	}
+
+	Result<std::monostate> send_snapshot(Link &l)
+	{
+		auto sas = tables_.dump_sas();
+		auto policies = tables_.dump_policies();
+		if (!sas)
+			return sas.error();
+		if (!policies)
+			return policies.error();
+		send(l, SnapshotBegin{static_cast<std::uint32_t>(sas->size()),
+				      static_cast<std::uint32_t>(policies->size())});
+		for (auto &s : *sas)
+			send(l, SaRecord{std::move(s)});
+		for (auto &p : *policies)
+			send(l, PolicyRecord{std::move(p)});
+		for (auto &u : replay_table())
+			send(l, u);
+		send(l, SnapshotEnd{});
+		log("info", "snapshot_sent", {{"peer", l.conn.peer}, {"node", l.node},
+					      {"sas", std::to_string(sas->size())},
+					      {"policies", std::to_string(policies->size())}});
+		std::lock_guard g(metrics_.lock);
+		metrics_.snapshots++;
+		metrics_.sas = sas->size();
+		metrics_.policies = policies->size();
+		return std::monostate{};
+	}
+
+	void resync_all(const char *why)
+	{
+		log("warning", "resync", {{"reason", why}});
+		for (std::size_t i = links_.size(); i-- > 0;)
+			if (links_[i].hello_received)
+				if (auto r = send_snapshot(links_[i]); !r)
+					drop(i, r.error());
+	}
+
+	void drain_replay()
+	{
+		for (;;) {
+			auto e = backend_->next_event(0ms);
+			if (!e) {
+				if (e.error().code != ETIMEDOUT)
+					log("error", "replay_receive", {{"reason", e.error().message()}});
+				return;
+			}
+			if (std::holds_alternative<replay::Overrun>(*e)) {
+				// Lost notifications: send everyone the whole table.
+				{
+					std::lock_guard g(metrics_.lock);
+					metrics_.overruns++;
+				}
+				log("warning", "replay_overrun", {});
+				for (auto &u : replay_table())
+					broadcast(u);
+				continue;
+			}
+			auto &sa = std::get<replay::SaReplay>(*e);
+			broadcast(ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
+			notes_in_window_++;
+			std::lock_guard g(metrics_.lock);
+			metrics_.notifications++;
+		}
+	}
+
+	void drain_kernel_events()
+	{
+		auto bodies = events_->receive();
+		if (!bodies) {
+			if (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE)
+				resync_all(bodies.error().code == ENOBUFS ? "SAD/SPD events lost"
+									  : "SAD or SPD flushed");
+			else if (bodies.error().code != ETIMEDOUT)
+				log("error", "kernel_events", {{"reason", bodies.error().message()}});
+			return;
+		}
+		for (auto &b : *bodies) {
+			if (const auto *r = std::get_if<SaRecord>(&b))
+				set_thresh(sa_id_of(r->netlink));
+			broadcast(b);
+		}
+	}
+
+	// ---- control and metrics ----
+	json status()
+	{
+		json links = json::array();
+		for (const auto &l : links_)
+			links.push_back({{"peer", l.conn.peer}, {"node", l.node},
+					 {"established", l.conn.established()},
+					 {"sent", l.tx_seq}, {"received", l.rx_seq}, {"acked", l.acked},
+					 {"unacked", l.unacked.size()}});
+		json s = {{"node", cfg_.node},
+			  {"role", role_ == Role::active ? "active" : "standby"},
+			  {"epoch", epoch_},
+			  {"backend", replay::name(backend_->kind())},
+			  {"links", links}};
+		if (role_ == Role::standby) {
+			s["synced"] = synced_;
+			s["sas"] = sas_.size();
+			s["policies"] = policies_.size();
+			s["staleness_ms"] = links_.empty() ? -1
+							   : seconds_since(links_.front().last_rx) * 1000;
+		}
+		if (!last_takeover_.is_null())
+			s["last_takeover"] = last_takeover_;
+		return s;
+	}
+
+	void serve_control()
+	{
+		const int fd = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		pollfd pfd{fd, POLLIN, 0};
+		char buf[64] = {};
+		if (::poll(&pfd, 1, 1000) == 1)
+			(void)!::read(fd, buf, sizeof(buf) - 1);
+		std::string cmd(buf);
+		cmd.erase(cmd.find_last_not_of(" \n") + 1);
+		json reply;
+		if (cmd == "status") {
+			reply = status();
+		} else if (cmd == "takeover") {
+			auto r = takeover();
+			reply = r ? status() : json{{"error", r.error().message()}};
+		} else if (cmd == "standby") {
+			become_standby();
+			reply = status();
+		} else if (cmd == "resync") {
+			if (role_ == Role::active)
+				resync_all("operator");
+			else
+				links_.clear();	// reconnect: a fresh snapshot
+			reply = status();
+		} else {
+			reply = {{"error", "unknown command: " + cmd}};
+		}
+		const std::string out = reply.dump() + "\n";
+		(void)!::write(fd, out.data(), out.size());
+		::close(fd);
+	}
+
+	void publish_metrics()
+	{
+		std::lock_guard g(metrics_.lock);
+		metrics_.role = role_ == Role::active ? "active" : "standby";
+		metrics_.epoch = epoch_;
+		metrics_.standbys = 0;
+		metrics_.bytes_sent = metrics_.bytes_received = 0;
+		double lag = 0;
+		for (const auto &l : links_) {
+			metrics_.bytes_sent += l.conn.bytes_sent;
+			metrics_.bytes_received += l.conn.bytes_received;
+			if (role_ == Role::active) {
+				metrics_.standbys += l.hello_received;
+				if (!l.unacked.empty())
+					lag = std::max(lag, seconds_since(l.unacked.front().second));
+			} else {
+				lag = seconds_since(l.last_rx);
+			}
+		}
+		metrics_.sync_lag_s = lag;
+		if (role_ == Role::standby) {
+			metrics_.sas = sas_.size();
+			metrics_.policies = policies_.size();
+		}
+	}
+
+	void start_metrics()
+	{
+		http_ = std::make_unique<httplib::Server>();
+		http_->Get("/metrics", [this](const httplib::Request &, httplib::Response &res) {
+			res.set_content(metrics_.text(), "text/plain; version=0.0.4");
+		});
+		if (!http_->bind_to_port(cfg_.metrics->host, cfg_.metrics->port)) {
+			log("error", "metrics_listen_failed", {{"port", std::to_string(cfg_.metrics->port)}});
+			http_.reset();
+			return;
+		}
+		http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+	}
+
+	Config cfg_;
+	KernelTables tables_;
+	TlsContext server_, client_;
+	std::unique_ptr<replay::Backend> backend_;
+	std::optional<KernelEvents> events_;
+	Role role_ = Role::standby;
+	std::uint64_t epoch_ = 0;
+	int listen_fd_ = -1, control_fd_ = -1;
+	std::vector<Link> links_;
+	std::size_t next_peer_ = 0;
+	std::chrono::milliseconds backoff_{100};
+	Clock::time_point next_connect_ = Clock::now(), last_active_rx_ = Clock::now();
+	std::map<SaKey, ShadowSa> sas_;
+	std::map<Bytes, Bytes> policies_;
+	bool synced_ = false;
+	SnapshotBegin expected_;
+	json last_takeover_;
+	Metrics metrics_;
+	std::uint64_t notes_in_window_ = 0;
+	Clock::time_point rate_window_ = Clock::now();
+	std::unique_ptr<httplib::Server> http_;
+	std::thread http_thread_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::create(Config config)
+{
+	auto tables = KernelTables::open();
+	if (!tables)
+		return tables.error();
+	auto server = TlsContext::create(config, true);
+	if (!server)
+		return server.error();
+	auto client = TlsContext::create(config, false);
+	if (!client)
+		return client.error();
+	auto backend = replay::open(config.backend);
+	if (!backend)
+		return backend.error();
+	auto d = std::make_unique<DaemonImpl>(std::move(config), std::move(*tables),
+					      std::move(*server), std::move(*client),
+					      std::move(*backend));
+	if (auto r = d->start(); !r)
+		return r.error();
+	return std::unique_ptr<Daemon>(std::move(d));
+}
+
+} // namespace failover

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+// The sync channel's frames, active -> standby and back. Every frame has a
+// header (magic, type, length, sequence number) and a typed body; SAs and
+// policies travel as the XFRM netlink messages the kernel dumped, so keys
+// (AEAD included), ESN, encapsulation and marks arrive as the kernel knows
+// them. The decoder is strict: any malformed byte is an error value.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "replay/backend.hpp"
+
+namespace failover {
+
+using pfkey::Error;
+using pfkey::Result;
+using Bytes = std::vector<std::uint8_t>;
+
+enum class Role : std::uint8_t { active = 1, standby = 2 };
+
+// First frame each way: who is speaking.
+struct Hello {
+	Role role = Role::standby;
+	std::uint64_t epoch = 0;	// bumped by every takeover
+	std::string node;		// 1 to 255 bytes
+	bool operator==(const Hello &) const = default;
+};
+
+// A full copy of the active's SAD and SPD follows, then SnapshotEnd.
+struct SnapshotBegin {
+	std::uint32_t sas = 0, policies = 0;
+	bool operator==(const SnapshotBegin &) const = default;
+};
+struct SnapshotEnd {
+	bool operator==(const SnapshotEnd &) const = default;
+};
+
+// XFRM_MSG_NEWSA or XFRM_MSG_NEWPOLICY, as the kernel sends them.
+struct SaRecord {
+	Bytes netlink;
+	bool operator==(const SaRecord &) const = default;
+};
+struct PolicyRecord {
+	Bytes netlink;
+	bool operator==(const PolicyRecord &) const = default;
+};
+struct SaDelete {
+	replay::SaId id;
+	bool operator==(const SaDelete &) const = default;
+};
+// XFRM_MSG_DELPOLICY with the policy's xfrm_userpolicy_id.
+struct PolicyDelete {
+	Bytes netlink;
+	bool operator==(const PolicyDelete &) const = default;
+};
+
+// A replay notification, with the active's monotonic time of it so the
+// standby can measure packet rates without the channel's delay.
+struct ReplayUpdate {
+	replay::SaId id;
+	std::optional<replay::ReplayThresh> thresh;
+	replay::ReplayState state;
+	std::uint64_t observed_ns = 0;
+	bool operator==(const ReplayUpdate &) const = default;
+};
+
+// Receiver -> sender: every frame up to @seq arrived and was applied.
+struct Ack {
+	std::uint64_t seq = 0;
+	bool operator==(const Ack &) const = default;
+};
+// Sent when idle, so a standby knows how fresh its view is.
+struct Heartbeat {
+	bool operator==(const Heartbeat &) const = default;
+};
+
+using Body = std::variant<Hello, SnapshotBegin, SnapshotEnd, SaRecord, PolicyRecord,
+			  SaDelete, PolicyDelete, ReplayUpdate, Ack, Heartbeat>;
+
+struct Frame {
+	std::uint64_t seq = 0;	// per direction, from 1, no gaps
+	Body body;
+	bool operator==(const Frame &) const = default;
+};
+
+// Frames larger than this are refused (a 4096-packet window is ~600 bytes,
+// an SA with keys under 1 KiB).
+constexpr std::size_t kMaxBody = 64 * 1024;
+constexpr std::size_t kHeaderSize = 20;
+
+Bytes encode(const Frame &frame);
+
+// Takes bytes as they come off the connection and returns whole frames.
+class Decoder {
+public:
+	void feed(std::span<const std::uint8_t> bytes);
+	// A frame, nullopt when more bytes are needed, or EPROTO for anything
+	// malformed; after an error the connection must be dropped.
+	Result<std::optional<Frame>> next();
+
+private:
+	Bytes buffer_;
+	std::size_t offset_ = 0;
+};
+
+// One frame from exactly @bytes (for tests and the fuzzer).
+Result<Frame> decode(std::span<const std::uint8_t> bytes);
+
+} // namespace failover

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "kernel_tables.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <libmnl/libmnl.h>
+#include <linux/ipsec.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+
+#include "replay/xfrm_codec.hpp"
+
+namespace failover {
+namespace {
+
+using namespace std::chrono_literals;
+
+Bytes copy_message(const nlmsghdr *nlh, std::uint16_t type)
+{
+	const auto *p = reinterpret_cast<const std::uint8_t *>(nlh);
+	Bytes b(p, p + nlh->nlmsg_len);
+	auto *h = reinterpret_cast<nlmsghdr *>(b.data());
+	h->nlmsg_type = type;
+	h->nlmsg_flags = 0;
+	h->nlmsg_seq = 0;
+	h->nlmsg_pid = 0;
+	return b;
+}
+
+// Copies of netlink messages are only 1-aligned; read fields by memcpy.
+template <class T>
+T payload(std::span<const std::uint8_t> message)
+{
+	T t{};
+	std::memcpy(&t, message.data() + NLMSG_HDRLEN,
+		    std::min(sizeof(T), message.size() - NLMSG_HDRLEN));
+	return t;
+}
+
+} // namespace
+
+Result<KernelTables> KernelTables::open()
+{
+	auto sock = replay::xfrm::Socket::open();
+	if (!sock)
+		return sock.error();
+	return KernelTables(std::move(*sock));
+}
+
+Result<std::vector<Bytes>> KernelTables::dump(std::uint16_t type, const char *what)
+{
+	std::vector<Bytes> out;
+	nlmsghdr *nlh = mnl_nlmsg_put_header(tx_.data());
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	const std::uint16_t reply = type == XFRM_MSG_GETSA ? XFRM_MSG_NEWSA : XFRM_MSG_NEWPOLICY;
+	auto done = sock_.transact(nlh, what, [&](const nlmsghdr *m) -> Result<std::monostate> {
+		if (m->nlmsg_type == reply)
+			out.push_back(copy_message(m, reply));
+		return std::monostate{};
+	});
+	if (!done)
+		return done.error();
+	return out;
+}
+
+Result<std::vector<Bytes>> KernelTables::dump_sas()
+{
+	return dump(XFRM_MSG_GETSA, "XFRM_MSG_GETSA dump");
+}
+
+Result<std::vector<Bytes>> KernelTables::dump_policies()
+{
+	return dump(XFRM_MSG_GETPOLICY, "XFRM_MSG_GETPOLICY dump");
+}
+
+nlmsghdr *KernelTables::request(std::span<const std::uint8_t> message, std::uint16_t type,
+				std::uint16_t flags)
+{
+	std::memcpy(tx_.data(), message.data(), message.size());
+	auto *nlh = reinterpret_cast<nlmsghdr *>(tx_.data());
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_pid = 0;
+	return nlh;
+}
+
+Result<std::monostate> KernelTables::install_sa(std::span<const std::uint8_t> newsa)
+{
+	auto added = sock_.transact(request(newsa, XFRM_MSG_NEWSA, 0), "XFRM_MSG_NEWSA");
+	if (added || added.error().code != EEXIST)
+		return added;
+	if (auto gone = delete_sa(sa_id_of(newsa)); !gone && gone.error().code != ESRCH)
+		return gone;
+	return sock_.transact(request(newsa, XFRM_MSG_NEWSA, 0), "XFRM_MSG_NEWSA");
+}
+
+Result<std::monostate> KernelTables::delete_sa(const replay::SaId &id)
+{
+	nlmsghdr *nlh = mnl_nlmsg_put_header(tx_.data());
+	nlh->nlmsg_type = XFRM_MSG_DELSA;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	auto *u = static_cast<xfrm_usersa_id *>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_id)));
+	std::memcpy(&u->daddr, id.dst.addr.data(), id.dst.family == AF_INET ? 4 : 16);
+	u->spi = htonl(id.spi);
+	u->family = id.dst.family;
+	u->proto = id.proto;
+	return sock_.transact(nlh, "XFRM_MSG_DELSA");
+}
+
+Result<std::monostate> KernelTables::install_policy(std::span<const std::uint8_t> newpolicy)
+{
+	nlmsghdr *nlh = request(newpolicy, XFRM_MSG_UPDPOLICY, 0);
+	auto *info = static_cast<xfrm_userpolicy_info *>(mnl_nlmsg_get_payload(nlh));
+	info->index = 0;
+	return sock_.transact(nlh, "XFRM_MSG_UPDPOLICY");
+}
+
+Result<std::monostate> KernelTables::flush()
+{
+	nlmsghdr *nlh = mnl_nlmsg_put_header(tx_.data());
+	nlh->nlmsg_type = XFRM_MSG_FLUSHSA;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	auto *f = static_cast<xfrm_usersa_flush *>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_flush)));
+	f->proto = IPSEC_PROTO_ANY;
+	if (auto done = sock_.transact(nlh, "XFRM_MSG_FLUSHSA"); !done)
+		return done;
+	nlh = mnl_nlmsg_put_header(tx_.data());
+	nlh->nlmsg_type = XFRM_MSG_FLUSHPOLICY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	return sock_.transact(nlh, "XFRM_MSG_FLUSHPOLICY");
+}
+
+Result<KernelEvents> KernelEvents::open()
+{
+	auto sock = replay::xfrm::Socket::open(1U << (XFRMNLGRP_SA - 1) |
+					       1U << (XFRMNLGRP_POLICY - 1));
+	if (!sock)
+		return sock.error();
+	sock->grow_receive_buffer(8 << 20);
+	return KernelEvents(std::move(*sock));
+}
+
+Result<std::vector<Body>> KernelEvents::receive()
+{
+	auto datagram = sock_.receive(0ms);
+	if (!datagram)
+		return datagram.error();
+	auto messages = replay::xfrm::split(*datagram);
+	if (!messages)
+		return messages.error();
+
+	std::vector<Body> out;
+	for (const nlmsghdr *nlh : *messages) {
+		switch (nlh->nlmsg_type) {
+		case XFRM_MSG_NEWSA:
+		case XFRM_MSG_UPDSA:
+			out.push_back(SaRecord{copy_message(nlh, XFRM_MSG_NEWSA)});
+			break;
+		case XFRM_MSG_DELSA: {
+			const auto m = copy_message(nlh, XFRM_MSG_DELSA);
+			const auto u = payload<xfrm_usersa_id>(m);
+			replay::SaId id;
+			id.spi = ntohl(u.spi);
+			id.proto = u.proto;
+			id.dst.family = u.family;
+			id.dst.prefixlen = u.family == AF_INET ? 32 : 128;
+			std::memcpy(id.dst.addr.data(), &u.daddr, u.family == AF_INET ? 4 : 16);
+			out.push_back(SaDelete{id});
+			break;
+		}
+		case XFRM_MSG_NEWPOLICY:
+		case XFRM_MSG_UPDPOLICY:
+			out.push_back(PolicyRecord{copy_message(nlh, XFRM_MSG_NEWPOLICY)});
+			break;
+		case XFRM_MSG_DELPOLICY:
+			out.push_back(PolicyDelete{copy_message(nlh, XFRM_MSG_DELPOLICY)});
+			break;
+		case XFRM_MSG_FLUSHSA:
+		case XFRM_MSG_FLUSHPOLICY:
+			return Error{ESTALE, "SAD or SPD flushed"};
+		}
+	}
+	return out;
+}
+
+replay::SaId sa_id_of(std::span<const std::uint8_t> newsa)
+{
+	const auto info = payload<xfrm_usersa_info>(newsa);
+	replay::SaId id;
+	id.spi = ntohl(info.id.spi);
+	id.proto = info.id.proto;
+	const std::size_t len = info.family == AF_INET ? 4 : 16;
+	for (auto *a : {&id.src, &id.dst}) {
+		a->family = info.family;
+		a->prefixlen = info.family == AF_INET ? 32 : 128;
+	}
+	std::memcpy(id.src.addr.data(), &info.saddr, len);
+	std::memcpy(id.dst.addr.data(), &info.id.daddr, len);
+	return id;
+}
+
+Bytes policy_key(std::span<const std::uint8_t> netlink)
+{
+	xfrm_selector sel;
+	std::uint8_t dir;
+	std::uint16_t type;
+
+	std::memcpy(&type, netlink.data() + offsetof(nlmsghdr, nlmsg_type), sizeof(type));
+	if (type == XFRM_MSG_DELPOLICY) {
+		const auto id = payload<xfrm_userpolicy_id>(netlink);
+		sel = id.sel;
+		dir = id.dir;
+	} else {
+		const auto info = payload<xfrm_userpolicy_info>(netlink);
+		sel = info.sel;
+		dir = info.dir;
+	}
+	Bytes key(sizeof(sel) + 1);
+	std::memcpy(key.data(), &sel, sizeof(sel));
+	key.back() = dir;
+	return key;
+}
+
+} // namespace failover

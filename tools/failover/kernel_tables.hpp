@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+// The kernel's SAD and SPD over XFRM netlink, in the form the sync channel
+// carries them: whole XFRM_MSG_NEWSA / NEWPOLICY messages as dumped.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "frame.hpp"
+#include "replay/xfrm_socket.hpp"
+
+namespace failover {
+
+class KernelTables {
+public:
+	static Result<KernelTables> open();
+
+	Result<std::vector<Bytes>> dump_sas();
+	Result<std::vector<Bytes>> dump_policies();
+
+	// Adds the SA of a NEWSA message, replacing one with the same SPI,
+	// protocol and destination.
+	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa);
+	Result<std::monostate> delete_sa(const replay::SaId &id);
+	// Adds or replaces (XFRM_MSG_UPDPOLICY) the policy of a NEWPOLICY
+	// message; the kernel picks the index.
+	Result<std::monostate> install_policy(std::span<const std::uint8_t> newpolicy);
+	// Every SA and policy (the standby's tables are the daemon's).
+	Result<std::monostate> flush();
+
+private:
+	explicit KernelTables(replay::xfrm::Socket sock) : sock_(std::move(sock)) {}
+	Result<std::vector<Bytes>> dump(std::uint16_t type, const char *what);
+	// @message copied into the aligned request buffer, as @type.
+	nlmsghdr *request(std::span<const std::uint8_t> message, std::uint16_t type,
+			  std::uint16_t flags);
+
+	replay::xfrm::Socket sock_;
+	std::vector<std::uint32_t> tx_ = std::vector<std::uint32_t>(kMaxBody / 4);
+};
+
+// Group events of the SAD and SPD, as sync frames.
+class KernelEvents {
+public:
+	static Result<KernelEvents> open();
+	int fd() const { return sock_.fd(); }
+	// The frames for one datagram of SA and policy events. ENOBUFS when
+	// the kernel dropped events: the caller must send a snapshot.
+	// A flush shows as ESTALE for the same reason.
+	Result<std::vector<Body>> receive();
+
+private:
+	explicit KernelEvents(replay::xfrm::Socket sock) : sock_(std::move(sock)) {}
+	replay::xfrm::Socket sock_;
+};
+
+// The SA a NEWSA message describes (checked by the frame decoder).
+replay::SaId sa_id_of(std::span<const std::uint8_t> newsa);
+
+// What identifies a policy across nodes: its selector and direction.
+Bytes policy_key(std::span<const std::uint8_t> netlink);
+
+} // namespace failover

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "config.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace failover {
+namespace {
+
+class ConfigFile : public ::testing::Test {
+protected:
+	std::string path = "/tmp/safailover-test-" + std::to_string(::getpid()) + ".toml";
+	void TearDown() override { std::remove(path.c_str()); }
+
+	Result<Config> load(const std::string &text)
+	{
+		std::ofstream(path) << text;
+		return load_config(path);
+	}
+};
+
+const char *kMinimal = R"(node = "gw1"
+[sync]
+listen = "10.0.0.1:7500"
+certificate = "a.crt"
+key = "a.key"
+ca = "ca.crt"
+)";
+
+TEST_F(ConfigFile, TheExampleLoads)
+{
+	auto c = load_config(EXAMPLE_CONFIG);
+	ASSERT_TRUE(c.ok()) << c.error().context;
+	EXPECT_EQ("gw1", c->node);
+	EXPECT_EQ((Endpoint{"192.0.2.2", 7500}), c->peers.at(0));
+	EXPECT_EQ(4096u, c->margin_floor);
+	ASSERT_EQ(1u, c->rules.size());
+}
+
+TEST_F(ConfigFile, DefaultsAndRules)
+{
+	auto c = load(std::string(kMinimal) + R"(
+[replay]
+packets = 50
+msecs = 0
+[[replay.rule]]
+dst = "10.9.0.0/16"
+spi = 0x2000
+packets = 5
+msecs = 5
+)");
+	ASSERT_TRUE(c.ok()) << c.error().context;
+	EXPECT_EQ(Role::standby, c->initial_role);
+	EXPECT_EQ(replay::Choice::automatic, c->backend);
+	replay::SaId id{0x2000, 50, *pfkey::parse_address("10.0.0.1"),
+			*pfkey::parse_address("10.9.3.4")};
+	EXPECT_EQ((replay::ReplayThresh{5, 5}), c->thresh_for(id));
+	id.spi = 0x2001;
+	EXPECT_EQ((replay::ReplayThresh{50, 0}), c->thresh_for(id));
+	id.spi = 0x2000;
+	id.dst = *pfkey::parse_address("10.10.0.1");
+	EXPECT_EQ((replay::ReplayThresh{50, 0}), c->thresh_for(id));
+}
+
+TEST_F(ConfigFile, RefusesWhatIsWrongAndSaysWhere)
+{
+	struct Case {
+		const char *what, *text, *says;
+	} cases[] = {
+		{"unknown key", "node = \"x\"\nnoed = 1\n", "noed"},
+		{"unknown sync key", "node = \"x\"\n[sync]\nlisten = \"10.0.0.1:1\"\nport = 1\n", "sync.port"},
+		{"bad endpoint", "node = \"x\"\n[sync]\nlisten = \"10.0.0.1\"\n", "sync.listen"},
+		{"bad role", "node = \"x\"\nrole = \"primary\"\n", "role"},
+		{"syntax", "node = \n", "node"},
+		{"missing node", "[sync]\n", "node"},
+	};
+	for (const auto &c : cases) {
+		auto r = load(c.text);
+		ASSERT_FALSE(r.ok()) << c.what;
+		EXPECT_EQ(EINVAL, r.error().code) << c.what;
+		EXPECT_NE(std::string::npos, r.error().context.find(c.says))
+			<< c.what << ": " << r.error().context;
+	}
+	auto never = load(std::string(kMinimal) + "[replay]\npackets = 0\nmsecs = 0\n");
+	ASSERT_FALSE(never.ok());
+	auto port = load(std::string(kMinimal) + "[metrics]\nlisten = \"127.0.0.1:70000\"\n");
+	ASSERT_FALSE(port.ok());
+	auto file = load_config("/nonexistent/safailover.toml");
+	ASSERT_FALSE(file.ok());
+}
+
+TEST(Endpoint, ParsesAddressAndPort)
+{
+	EXPECT_EQ((Endpoint{"fd00::1", 7500}), parse_endpoint("[fd00::1]:7500"));
+	EXPECT_EQ((Endpoint{"10.0.0.1", 1}), parse_endpoint("10.0.0.1:1"));
+	for (const char *bad : {"10.0.0.1", "10.0.0.1:", "10.0.0.1:0", "10.0.0.1:65536",
+				"10.0.0.1:7x", "host:7500", ":7500"})
+		EXPECT_FALSE(parse_endpoint(bad)) << bad;
+}
+
+} // namespace
+} // namespace failover

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "tls.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+namespace failover {
+
+std::string tls_errors()
+{
+	std::string all;
+	char buf[256];
+
+	while (unsigned long e = ERR_get_error()) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		all += all.empty() ? "" : "; ";
+		all += buf;
+	}
+	return all.empty() ? "no OpenSSL error" : all;
+}
+
+void TlsContext::Free::operator()(SSL_CTX *ctx) const
+{
+	SSL_CTX_free(ctx);
+}
+
+Result<TlsContext> TlsContext::create(const Config &config, bool server)
+{
+	TlsContext t;
+	t.ctx_.reset(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()));
+	SSL_CTX *ctx = t.ctx_.get();
+
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
+		return Error{EPROTO, "TLS context: " + tls_errors()};
+	if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate.c_str()) != 1)
+		return Error{EINVAL, "certificate " + config.certificate + ": " + tls_errors()};
+	if (SSL_CTX_use_PrivateKey_file(ctx, config.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		return Error{EINVAL, "key " + config.key + ": " + tls_errors()};
+	if (SSL_CTX_load_verify_locations(ctx, config.ca.c_str(), nullptr) != 1)
+		return Error{EINVAL, "CA " + config.ca + ": " + tls_errors()};
+	// Key material crosses this channel: both ends prove who they are.
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return t;
+}
+
+Connection::Connection(int fd, SSL *ssl) : fd_(fd), ssl_(ssl) {}
+
+Connection::Connection(Connection &&o) noexcept
+	: peer(std::move(o.peer)), bytes_sent(o.bytes_sent), bytes_received(o.bytes_received),
+	  fd_(std::exchange(o.fd_, -1)), ssl_(std::exchange(o.ssl_, nullptr)),
+	  connecting_(o.connecting_), established_(o.established_), want_write_(o.want_write_),
+	  out_(std::move(o.out_)), decoder_(std::move(o.decoder_))
+{
+}
+
+Connection &Connection::operator=(Connection &&o) noexcept
+{
+	if (this != &o) {
+		close();
+		peer = std::move(o.peer);
+		bytes_sent = o.bytes_sent;
+		bytes_received = o.bytes_received;
+		fd_ = std::exchange(o.fd_, -1);
+		ssl_ = std::exchange(o.ssl_, nullptr);
+		connecting_ = o.connecting_;
+		established_ = o.established_;
+		want_write_ = o.want_write_;
+		out_ = std::move(o.out_);
+		decoder_ = std::move(o.decoder_);
+	}
+	return *this;
+}
+
+Connection::~Connection()
+{
+	close();
+}
+
+void Connection::close()
+{
+	if (ssl_)
+		SSL_free(ssl_);
+	if (fd_ >= 0)
+		::close(fd_);
+	ssl_ = nullptr;
+	fd_ = -1;
+}
+
+static void tune(int fd)
+{
+	const int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+Result<Connection> Connection::connect(const TlsContext &ctx, const Endpoint &to)
+{
+	const auto addr = pfkey::parse_address(to.host);
+	sockaddr_storage ss{};
+	socklen_t len;
+
+	if (!addr)
+		return Error{EINVAL, "peer address " + to.host};
+	if (addr->family == AF_INET) {
+		auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(to.port);
+		std::memcpy(&sin->sin_addr, addr->addr.data(), 4);
+		len = sizeof(*sin);
+	} else {
+		auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(to.port);
+		std::memcpy(&sin6->sin6_addr, addr->addr.data(), 16);
+		len = sizeof(*sin6);
+	}
+	const int fd = ::socket(addr->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return Error{errno, "sync socket"};
+	tune(fd);
+	SSL *ssl = SSL_new(ctx.get());
+	Connection c(fd, ssl);
+	c.peer = to.host + ":" + std::to_string(to.port);
+	if (!ssl || SSL_set_fd(ssl, fd) != 1)
+		return Error{EPROTO, "TLS: " + tls_errors()};
+	SSL_set_connect_state(ssl);
+	if (::connect(fd, reinterpret_cast<sockaddr *>(&ss), len) < 0 && errno != EINPROGRESS)
+		return Error{errno, "connect to " + c.peer};
+	c.connecting_ = true;
+	return c;
+}
+
+Result<Connection> Connection::accept(const TlsContext &ctx, int fd)
+{
+	sockaddr_storage ss{};
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len);
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr, host, sizeof(host));
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_addr, host, sizeof(host));
+	tune(fd);
+	SSL *ssl = SSL_new(ctx.get());
+	Connection c(fd, ssl);
+	c.peer = host;
+	if (!ssl || SSL_set_fd(ssl, fd) != 1)
+		return Error{EPROTO, "TLS: " + tls_errors()};
+	SSL_set_accept_state(ssl);
+	return c;
+}
+
+short Connection::poll_events() const
+{
+	if (connecting_)
+		return POLLOUT;
+	return POLLIN | (want_write_ || (established_ && !out_.empty()) ? POLLOUT : 0);
+}
+
+void Connection::send(const Frame &frame)
+{
+	const auto bytes = encode(frame);
+	out_.insert(out_.end(), bytes.begin(), bytes.end());
+}
+
+Result<std::monostate> Connection::handshake()
+{
+	ERR_clear_error();
+	const int rc = SSL_do_handshake(ssl_);
+	if (rc == 1) {
+		established_ = true;
+		want_write_ = false;
+		return std::monostate{};
+	}
+	switch (SSL_get_error(ssl_, rc)) {
+	case SSL_ERROR_WANT_READ:
+		want_write_ = false;
+		return std::monostate{};
+	case SSL_ERROR_WANT_WRITE:
+		want_write_ = true;
+		return std::monostate{};
+	}
+	const long verify = SSL_get_verify_result(ssl_);
+	std::string why = tls_errors();
+	if (verify != X509_V_OK)
+		why += std::string(" (peer certificate: ") +
+		       X509_verify_cert_error_string(verify) + ")";
+	return Error{EACCES, "TLS handshake with " + peer + " refused: " + why};
+}
+
+Result<std::monostate> Connection::read_all()
+{
+	std::uint8_t buf[16384];
+
+	for (;;) {
+		ERR_clear_error();
+		const int n = SSL_read(ssl_, buf, sizeof(buf));
+		if (n > 0) {
+			bytes_received += n;
+			decoder_.feed({buf, static_cast<std::size_t>(n)});
+			continue;
+		}
+		const int err = SSL_get_error(ssl_, n);
+		if (err == SSL_ERROR_WANT_READ)
+			return std::monostate{};
+		if (err == SSL_ERROR_WANT_WRITE) {
+			want_write_ = true;
+			return std::monostate{};
+		}
+		if (err == SSL_ERROR_ZERO_RETURN)
+			return Error{ECONNRESET, peer + " closed the sync channel"};
+		return Error{ECONNRESET, "sync channel to " + peer + ": " +
+						 (err == SSL_ERROR_SYSCALL ? "connection lost"
+									   : tls_errors())};
+	}
+}
+
+Result<std::monostate> Connection::write_all()
+{
+	std::vector<std::uint8_t> chunk;
+
+	want_write_ = false;
+	while (!out_.empty()) {
+		const std::size_t n = std::min<std::size_t>(out_.size(), 65536);
+		chunk.assign(out_.begin(), out_.begin() + n);
+		ERR_clear_error();
+		const int wrote = SSL_write(ssl_, chunk.data(), static_cast<int>(n));
+		if (wrote > 0) {
+			bytes_sent += wrote;
+			out_.erase(out_.begin(), out_.begin() + wrote);
+			continue;
+		}
+		const int err = SSL_get_error(ssl_, wrote);
+		if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+			want_write_ = err == SSL_ERROR_WANT_WRITE;
+			return std::monostate{};
+		}
+		return Error{ECONNRESET, "sync channel to " + peer + ": write failed"};
+	}
+	return std::monostate{};
+}
+
+Result<std::monostate> Connection::progress(short revents)
+{
+	if (connecting_) {
+		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+			return std::monostate{};
+		int err = 0;
+		socklen_t len = sizeof(err);
+		getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err)
+			return Error{err, "connect to " + peer};
+		connecting_ = false;
+	}
+	if (!established_) {
+		auto hs = handshake();
+		if (!hs || !established_)
+			return hs;
+	}
+	if (revents & (POLLERR | POLLHUP) && !(revents & POLLIN))
+		return Error{ECONNRESET, "sync channel to " + peer + " lost"};
+	if (auto r = read_all(); !r)
+		return r;
+	return write_all();
+}
+
+} // namespace failover

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+// The sync channel's transport: TCP with TLS 1.3 only, both ends showing a
+// certificate of the configured CA, non-blocking for one poll() loop.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "config.hpp"
+#include "frame.hpp"
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+
+namespace failover {
+
+class TlsContext {
+public:
+	// A server context when @server, a client one otherwise.
+	static Result<TlsContext> create(const Config &config, bool server);
+	SSL_CTX *get() const { return ctx_.get(); }
+
+private:
+	struct Free {
+		void operator()(SSL_CTX *ctx) const;
+	};
+	std::unique_ptr<SSL_CTX, Free> ctx_;
+};
+
+class Connection {
+public:
+	// Starts a non-blocking connect; the handshake follows in progress().
+	static Result<Connection> connect(const TlsContext &ctx, const Endpoint &to);
+	static Result<Connection> accept(const TlsContext &ctx, int fd);
+	Connection(Connection &&) noexcept;
+	Connection &operator=(Connection &&) noexcept;
+	~Connection();
+
+	int fd() const { return fd_; }
+	short poll_events() const;
+	// Moves the handshake, reads and writes forward after poll(). An
+	// error (the peer left, TLS refused, a malformed frame) ends the
+	// connection: the caller drops it.
+	Result<std::monostate> progress(short revents);
+	bool established() const { return established_; }
+
+	void send(const Frame &frame);
+	Result<std::optional<Frame>> next_frame() { return decoder_.next(); }
+	std::size_t queued() const { return out_.size(); }
+
+	std::string peer;	// "address:port" for logs
+	std::uint64_t bytes_sent = 0, bytes_received = 0;
+
+private:
+	Connection(int fd, SSL *ssl);
+	Result<std::monostate> handshake();
+	Result<std::monostate> read_all();
+	Result<std::monostate> write_all();
+	void close();
+
+	int fd_ = -1;
+	SSL *ssl_ = nullptr;
+	bool connecting_ = false;	// TCP connect still in progress
+	bool established_ = false;
+	bool want_write_ = false;
+	std::deque<std::uint8_t> out_;
+	Decoder decoder_;
+};
+
+// The OpenSSL error queue as one line, for logs.
+std::string tls_errors();
+
+} // namespace failover
