@@ -521,6 +521,7 @@ std::vector<std::uint8_t> encode(const Message &msg)
 	hdr.sadb_msg_version = PF_KEY_V2;
 	hdr.sadb_msg_type = msg.type;
 	hdr.sadb_msg_errno = msg.errnum;
+	hdr.sadb_msg_reserved = msg.reserved;
 	hdr.sadb_msg_satype = msg.satype;
 	hdr.sadb_msg_seq = msg.seq;
 	hdr.sadb_msg_pid = msg.pid;
@@ -552,13 +553,14 @@ Result<Message> decode(std::span<const std::uint8_t> bytes)
 							      kWord) +
 					       " bytes, got " +
 					       std::to_string(bytes.size())};
-	if (hdr.sadb_msg_version != PF_KEY_V2 || hdr.sadb_msg_reserved)
-		return Error{EINVAL, "PF_KEY version or reserved field"};
+	if (hdr.sadb_msg_version != PF_KEY_V2)
+		return Error{EINVAL, "PF_KEY version " + std::to_string(hdr.sadb_msg_version)};
 
 	Message m;
 	m.type = hdr.sadb_msg_type;
 	m.satype = hdr.sadb_msg_satype;
 	m.errnum = hdr.sadb_msg_errno;
+	m.reserved = hdr.sadb_msg_reserved;
 	m.seq = hdr.sadb_msg_seq;
 	m.pid = hdr.sadb_msg_pid;
 

@@ -105,6 +105,8 @@ struct Message {
 	std::uint8_t type = 0;
 	std::uint8_t satype = 0;
 	std::uint8_t errnum = 0;
+	// sadb_msg_reserved: Linux puts a policy's reference count there.
+	std::uint16_t reserved = 0;
 	std::uint32_t seq = 0;
 	std::uint32_t pid = 0;
 
