@@ -559,6 +559,12 @@ private:
 								    {"reason", r.error().message()}});
 				continue;
 			}
+			log("info", "takeover_sa", {{"sa", sa_text(sa.id)},
+						    {"oseq_from", std::to_string(sa.state.oseq)},
+						    {"oseq_to", std::to_string(step.state.oseq)},
+						    {"seq", std::to_string(step.state.seq)},
+						    {"margin", std::to_string(step.margin)},
+						    {"inbound_exposure", std::to_string(step.inbound_exposure)}});
 			margin_max = std::max(margin_max, step.margin);
 			exposure_max = std::max(exposure_max, step.inbound_exposure);
 			exhausted += step.exhausted;

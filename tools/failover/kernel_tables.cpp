@@ -110,11 +110,34 @@ Result<std::monostate> KernelTables::delete_sa(const replay::SaId &id)
 	return sock_.transact(nlh, "XFRM_MSG_DELSA");
 }
 
+// PF_KEY makes templates that allow every algorithm with a flag (allalgs)
+// and zero masks; netlink shows only the masks, and a template restored
+// with zero masks allows none (copy_templates() in xfrm_user.c). Zero
+// masks mean "all" here: nothing else makes them.
+static void allow_all_algorithms(nlmsghdr *nlh)
+{
+	const std::size_t head = sizeof(xfrm_userpolicy_info);
+	auto *attr = static_cast<nlattr *>(mnl_nlmsg_get_payload_offset(nlh, head));
+	const char *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
+
+	for (; mnl_attr_ok(attr, tail - reinterpret_cast<const char *>(attr));
+	     attr = mnl_attr_next(attr)) {
+		if (mnl_attr_get_type(attr) != XFRMA_TMPL)
+			continue;
+		auto *t = static_cast<xfrm_user_tmpl *>(mnl_attr_get_payload(attr));
+		const std::size_t n = mnl_attr_get_payload_len(attr) / sizeof(*t);
+		for (std::size_t i = 0; i < n; i++)
+			if (!t[i].aalgos && !t[i].ealgos && !t[i].calgos)
+				t[i].aalgos = t[i].ealgos = t[i].calgos = ~0U;
+	}
+}
+
 Result<std::monostate> KernelTables::install_policy(std::span<const std::uint8_t> newpolicy)
 {
 	nlmsghdr *nlh = request(newpolicy, XFRM_MSG_UPDPOLICY, 0);
 	auto *info = static_cast<xfrm_userpolicy_info *>(mnl_nlmsg_get_payload(nlh));
 	info->index = 0;
+	allow_all_algorithms(nlh);
 	return sock_.transact(nlh, "XFRM_MSG_UPDPOLICY");
 }
 

@@ -1,0 +1,277 @@
+#!/bin/bash
+# Inside the VM: the failover end to end. A peer and two gateways in network
+# namespaces on one LAN (br0, VIP 10.1.0.10 moved by keepalived) and a sync
+# link (br1); gw1's SAs and policies are made through PF_KEY; ping runs both
+# ways through ESP; then gw1 dies (link down, kill -9 of safailover and
+# keepalived) and gw2 takes over. One TAP line per check, "# " lines with
+# the measurements.
+# Usage: failover-test.sh BUILD_DIR LABEL BACKEND EXPECTED
+#   BUILD_DIR has failover/safailover and failover/pfkey_add; BACKEND is
+#   safailover's replay.backend, EXPECTED the one it must end up using.
+set -u
+build=$1 label=$2 backend=$3 expected=$4
+ip=/usr/sbin/ip
+safailover=$build/failover/safailover
+pfkey_add=$build/failover/pfkey_add
+work=/tmp/failover
+vip=10.1.0.10 peer=10.1.0.100
+enc=00112233445566778899aabbccddeeff
+auth=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+rm -rf $work
+mkdir -p $work
+
+check() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		echo "ok failover.$label.$name"
+	else
+		echo "not ok failover.$label.$name"
+	fi
+}
+in_ns() { local ns=$1; shift; $ip netns exec "$ns" "$@"; }
+
+topology() {
+	local ns
+	for ns in peer gw1 gw2; do
+		$ip netns add $ns
+		$ip -n $ns link set lo up
+	done
+	for br in br0 br1; do
+		$ip link add $br type bridge
+		$ip link set $br up
+	done
+	link peer lan br0 $peer/24
+	link gw1 lan br0 10.1.0.1/24
+	link gw2 lan br0 10.1.0.2/24
+	link gw1 sync br1 10.2.0.1/24
+	link gw2 sync br1 10.2.0.2/24
+}
+link() {
+	local ns=$1 dev=$2 br=$3 addr=$4
+	$ip link add $ns-$dev type veth peer name $dev netns $ns
+	$ip link set $ns-$dev master $br up
+	$ip -n $ns addr add $addr dev $dev
+	$ip -n $ns link set $dev up
+}
+
+# A CA for the pair, one certificate per gateway, and a stranger's CA.
+certificates() {
+	local name
+	for ca in ca rogue; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout $work/$ca.key -out $work/$ca.crt -days 2 \
+			-subj "/CN=$ca" 2>/dev/null
+	done
+	for name in gw1 gw2 intruder; do
+		local ca=ca
+		[ $name != intruder ] || ca=rogue
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout $work/$name.key -out $work/$name.csr -subj "/CN=$name" 2>/dev/null
+		openssl x509 -req -in $work/$name.csr -CA $work/$ca.crt -CAkey $work/$ca.key \
+			-CAcreateserial -out $work/$name.crt -days 2 2>/dev/null
+	done
+}
+
+config() {
+	local name=$1 role=$2 addr=$3 peer_addr=$4 cert=${5:-$1}
+	cat >$work/$name.toml <<CONF
+node = "$name"
+role = "$role"
+[sync]
+listen = "$addr:7500"
+peers = ["$peer_addr:7500"]
+certificate = "$work/$cert.crt"
+key = "$work/$cert.key"
+ca = "$work/ca.crt"
+heartbeat_ms = 200
+[replay]
+backend = "$backend"
+packets = 64
+msecs = 200
+margin_floor = 256
+margin_lag_ms = 500
+[control]
+socket = "$work/$name.sock"
+[metrics]
+listen = "127.0.0.1:9477"
+CONF
+}
+
+keepalived_conf() {
+	local name=$1 prio=$2 state=$3
+	cat >$work/$name-vrrp.conf <<CONF
+global_defs {
+	router_id $name
+	script_user root
+	enable_script_security
+	vrrp_version 3
+	vrrp_garp_master_delay 0
+}
+vrrp_instance lan {
+	state $state
+	interface lan
+	virtual_router_id 51
+	priority $prio
+	advert_int 0.1
+	virtual_ipaddress {
+		$vip/24 dev lan
+	}
+	notify_master "$safailover --control $work/$name.sock takeover"
+	notify_backup "$safailover --control $work/$name.sock standby"
+	notify_fault "$safailover --control $work/$name.sock standby"
+}
+CONF
+}
+
+start_daemon() {
+	local name=$1
+	in_ns $name $safailover run --config $work/$name.toml 2>>$work/$name.log &
+	echo $! >$work/$name.daemon.pid
+	disown
+	for _ in $(seq 50); do
+		[ -S $work/$name.sock ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+start_keepalived() {
+	local name=$1
+	in_ns $name keepalived -n -l -D -f $work/$name-vrrp.conf -p $work/$name.ka.pid \
+		-r $work/$name.vrrp.pid -c $work/$name.chk.pid --vrrp \
+		>>$work/$name-keepalived.log 2>&1 &
+	echo $! >$work/$name.keepalived.pid
+	disown
+}
+has_vip() { $ip -n "$1" addr show dev lan | grep -q "$vip/"; }
+wait_for() {
+	local tries=$1
+	shift
+	for _ in $(seq "$tries"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+status() { $safailover --control $work/$1.sock status; }
+field() { status "$1" | jq -r "$2"; }
+
+# "oseq 0x..." and the replay error counter of one SA, as iproute2 says.
+sa_oseq() {
+	$ip -n "$1" xfrm state get src "$2" dst "$3" proto esp spi "$4" |
+		sed -n 's/.*oseq \(0x[0-9a-f]*\).*/\1/p'
+}
+sa_replay_errors() {
+	$ip -n "$1" -s xfrm state get src "$2" dst "$3" proto esp spi "$4" |
+		sed -n 's/.*replay-window [0-9]* replay \([0-9]*\).*/\1/p'
+}
+# Echo replies (ping -D lines) stamped after @1, in seconds since the epoch.
+replies_after() {
+	[ "$(awk -v t="$1" '/bytes from/ { gsub(/[][]/, "", $1); if ($1 + 0 > t + 0) n++ }
+		END { print n + 0 }' $work/ping.log)" -gt 0 ]
+}
+# From the last reply before @1 to the first one after it, in ms.
+outage_ms() {
+	awk -v t="$1" '/bytes from/ {
+		gsub(/[][]/, "", $1)
+		if ($1 + 0 <= t + 0) last = $1
+		else if (!first) first = $1 }
+	END { if (last && first) printf "%d", (first - last) * 1000; else print "?" }' $work/ping.log
+}
+# What the kernels say, when traffic did not come back.
+diagnostics() {
+	local ns
+	for ns in peer gw2; do
+		$ip -n $ns -s xfrm state
+		$ip -n $ns xfrm policy
+		$ip -n $ns neigh
+		in_ns $ns cat /proc/net/xfrm_stat | awk '$2 != 0'
+	done 2>&1 | sed 's/^/# /'
+}
+xfrm_stat() { in_ns peer cat /proc/net/xfrm_stat | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# gw1 as a PF_KEY key manager would set it up; the peer with iproute2.
+# PF_KEY's HMAC-SHA256 truncates to 96 bits (xfrm_algo.c), not RFC 4868's 128.
+install_sas() {
+	in_ns gw1 $pfkey_add sa 0x2001 $vip $peer $enc $auth &&
+	in_ns gw1 $pfkey_add sa 0x2002 $peer $vip $enc $auth &&
+	in_ns gw1 $pfkey_add policy out $vip $peer &&
+	in_ns gw1 $pfkey_add policy in $peer $vip &&
+	$ip -n peer xfrm state add src $vip dst $peer proto esp spi 0x2001 \
+		mode transport enc 'cbc(aes)' 0x$enc \
+		auth-trunc 'hmac(sha256)' 0x$auth 96 replay-window 32 &&
+	$ip -n peer xfrm state add src $peer dst $vip proto esp spi 0x2002 \
+		mode transport enc 'cbc(aes)' 0x$enc \
+		auth-trunc 'hmac(sha256)' 0x$auth 96 replay-window 32 &&
+	$ip -n peer xfrm policy add src $peer dst $vip dir out \
+		tmpl proto esp mode transport &&
+	$ip -n peer xfrm policy add src $vip dst $peer dir in \
+		tmpl proto esp mode transport
+}
+
+topology
+certificates
+config gw1 active 10.2.0.1 10.2.0.2
+config gw2 standby 10.2.0.2 10.2.0.1
+# gw1 starts as MASTER: as BACKUP, keepalived would call notify_backup first.
+keepalived_conf gw1 150 MASTER
+keepalived_conf gw2 100 BACKUP
+check sas_installed_through_pfkey install_sas
+check gw1_daemon_started start_daemon gw1
+start_keepalived gw1
+check gw1_holds_the_vip wait_for 100 has_vip gw1
+check gw2_daemon_started start_daemon gw2
+start_keepalived gw2
+check gw2_synced wait_for 100 test "$(field gw2 .synced)" = true
+check gw2_has_the_sas wait_for 20 test "$($ip -n gw2 xfrm state | grep -c '^src')" = 2
+check gw2_holds_policies_back test "$($ip -n gw2 xfrm policy | grep -c '^src')" = 0
+check backend_is_$expected test "$(field gw1 .backend)" = "$expected"
+
+# Traffic both ways: echo requests in through SA 0x2002, replies out 0x2001.
+in_ns peer stdbuf -oL ping -D -i 0.01 -W 1 $vip >$work/ping.log 2>&1 &
+ping=$!
+check traffic_flows_through_gw1 wait_for 100 grep -q 'bytes from' $work/ping.log
+sleep 3
+check gw2_follows_the_counter test "$(status gw2 | jq '.sas')" = 2
+errors_before=$(xfrm_stat XfrmInStateSeqError)
+# A wrong certificate is refused, and logged.
+config intruder standby 10.2.0.2 10.2.0.1 intruder
+sed -i "s|$work/intruder.sock|$work/intruder-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9478|" $work/intruder.toml
+in_ns gw2 timeout 3 $safailover run --config $work/intruder.toml 2>$work/intruder.log
+check wrong_certificate_refused grep -q 'tls_refused\|sync_link_down' $work/intruder.log
+check refusal_logged_on_gw1 grep -q 'tls_refused' $work/gw1.log
+metrics=$(in_ns gw1 /usr/bin/curl -s http://127.0.0.1:9477/metrics)
+check metrics_endpoint grep -q '^safailover_notifications_total' <<<"$metrics"
+
+# gw1 dies: off the LAN, daemon and keepalived killed.
+$ip -n gw1 link set lan down
+# Replies stamped after this can only have come through gw2.
+kill_at=$(date +%s.%N)
+kill -9 "$(cat $work/gw1.daemon.pid)" "$(cat $work/gw1.keepalived.pid)" 2>/dev/null
+pkill -9 -f "$work/gw1-vrrp.conf"
+sleep 0.3
+gw1_last=$(( $(sa_oseq gw1 $vip $peer 0x2001) ))
+check gw2_takes_the_vip wait_for 100 has_vip gw2
+check gw2_is_active wait_for 100 test "$(field gw2 .role)" = active
+check traffic_resumes_through_gw2 wait_for 200 replies_after "$kill_at"
+sleep 2
+kill $ping
+wait $ping 2>/dev/null
+
+# gw2's first outbound number is above every number gw1 used.
+first=$(sed -n 's/.*event=takeover_sa sa=0x00002001[^ ]* .*oseq_to=\([0-9]*\).*/\1/p' $work/gw2.log | tail -1)
+echo "# gw1 last oseq $gw1_last, gw2 starts at ${first:-?}+1"
+check gw2_starts_above_gw1 test "${first:-0}" -gt "$gw1_last"
+check peer_replay_errors_zero test "$(sa_replay_errors peer $vip $peer 0x2001)" = 0
+check peer_seq_errors_unchanged test "$(xfrm_stat XfrmInStateSeqError)" = "$errors_before"
+check no_sa_lost test "$($ip -n gw2 xfrm state | grep -c '^src')" = 2
+check no_policy_lost test "$($ip -n gw2 xfrm policy | grep -c '^src')" = 2
+outage=$(outage_ms "$kill_at")
+echo "# outage ${outage} ms (last echo reply through gw1 to the first through gw2)"
+replies_after "$kill_at" || diagnostics
+echo "# peer XfrmInStateSeqError $(xfrm_stat XfrmInStateSeqError), replay errors on 0x2001 $(sa_replay_errors peer $vip $peer 0x2001)"
+grep 'event=takeover ' $work/gw2.log | sed 's/^/# gw2: /'
+cp $work/*.log /run/results/ 2>/dev/null
+kill "$(cat $work/gw2.daemon.pid)" "$(cat $work/gw2.keepalived.pid)" 2>/dev/null
+pkill -f "$work/gw2-vrrp.conf"
+exit 0
