@@ -116,7 +116,7 @@ Result<Config> load_config(const std::string &path)
 		if (root.contains("replay")) {
 			const auto &r = toml::find(root, "replay");
 			if (auto k = unknown_key(r, {"backend", "packets", "msecs", "margin_floor",
-						     "margin_lag_ms", "rule"}))
+						     "margin_lag_ms", "socket_buffer", "rule"}))
 				return invalid(path, "unknown key replay." + *k);
 			const auto backend = get_or<std::string>(r, "backend", "auto");
 			if (backend != "auto" && backend != "pfkey" && backend != "netlink")
@@ -129,6 +129,10 @@ Result<Config> load_config(const std::string &path)
 			c.margin_floor = get_or<std::uint64_t>(r, "margin_floor", c.margin_floor);
 			c.margin_lag = std::chrono::milliseconds(
 				get_or<std::uint32_t>(r, "margin_lag_ms", 1000));
+			const auto buffer = get_or<std::int64_t>(r, "socket_buffer", c.socket_buffer);
+			if (buffer < 1024 || buffer > (1 << 30))
+				return invalid(path, "replay.socket_buffer: 1024 to 1 GiB");
+			c.socket_buffer = static_cast<int>(buffer);
 			if (!c.thresh.packets && !c.thresh.msecs)
 				return invalid(path, "replay: N = T = 0 would never notify");
 			for (const auto &rule : get_or<std::vector<toml::value>>(r, "rule", {})) {

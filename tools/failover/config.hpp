@@ -43,6 +43,9 @@ struct Config {
 	std::vector<ThresholdRule> rules;
 	std::uint64_t margin_floor = 1024;
 	std::chrono::milliseconds margin_lag{1000};
+	// Receive buffer of the notification socket: how big a burst the
+	// kernel may queue before it reports lost notifications.
+	int socket_buffer = 8 << 20;
 	std::string control_socket = "/run/safailover.sock";
 	std::optional<Endpoint> metrics;
 

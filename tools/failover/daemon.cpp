@@ -607,6 +607,10 @@ private:
 		role_ = Role::active;
 		if (auto sub = backend_->subscribe(); !sub)
 			return sub.error();
+		const int notes = backend_->event_fd();
+		const int bytes = cfg_.socket_buffer;
+		if (setsockopt(notes, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
+			setsockopt(notes, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
 		auto ev = KernelEvents::open();
 		if (!ev)
 			return ev.error();
@@ -790,6 +794,24 @@ private:
 		return s;
 	}
 
+	// The standby's view of every SA, or the active's kernel.
+	json sa_table()
+	{
+		json out = json::array();
+		auto row = [&](const replay::SaId &id, const replay::ReplayState &st, double pps) {
+			out.push_back({{"sa", sa_text(id)}, {"spi", id.spi},
+				       {"oseq", st.oseq}, {"seq", st.seq}, {"peak_pps", pps}});
+		};
+		if (role_ == Role::standby) {
+			for (const auto &[key, sa] : sas_)
+				row(sa.id, sa.state, sa.rate.peak_pps());
+			return out;
+		}
+		for (const auto &u : replay_table())
+			row(u.id, u.state, 0);
+		return out;
+	}
+
 	void serve_control()
 	{
 		const int fd = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -804,6 +826,8 @@ private:
 		json reply;
 		if (cmd == "status") {
 			reply = status();
+		} else if (cmd == "sas") {
+			reply = sa_table();
 		} else if (cmd == "takeover") {
 			auto r = takeover();
 			reply = r ? status() : json{{"error", r.error().message()}};

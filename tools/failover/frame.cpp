@@ -209,6 +209,8 @@ Result<Body> get_replay(Reader &r)
 		return bad("truncated replay update");
 	if (has_thresh > 1 || esn > 1 || u.state.cause > SADB_X_REPLAY_CAUSE_UPDATE)
 		return bad("replay update flags");
+	if (!has_thresh && (thresh.packets || thresh.msecs))
+		return bad("thresholds without their flag");
 	if (u.state.window > SADB_X_REPLAY_WINDOW_MAX)
 		return bad("replay window " + std::to_string(u.state.window));
 	if (!esn && (u.state.oseq >> 32 || u.state.seq >> 32))

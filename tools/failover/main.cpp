@@ -72,6 +72,7 @@ int main(int argc, char **argv)
 	auto *check = app.add_subcommand("check-config", "parse a configuration file and exit");
 	check->add_option("config", config_path, "configuration file (TOML)")->required();
 	app.add_subcommand("status", "role, epoch, sync channel and last takeover (JSON)");
+	app.add_subcommand("sas", "every SA's replay state as this node knows it (JSON)");
 	app.add_subcommand("takeover", "become active now (keepalived notify_master)");
 	app.add_subcommand("standby", "become standby (keepalived notify_backup, notify_fault)");
 	app.add_subcommand("resync", "send (active) or fetch (standby) a fresh snapshot");
@@ -98,7 +99,7 @@ int main(int argc, char **argv)
 		}
 		return (*daemon)->run();
 	}
-	for (const char *cmd : {"status", "takeover", "standby", "resync"})
+	for (const char *cmd : {"status", "sas", "takeover", "standby", "resync"})
 		if (app.got_subcommand(cmd))
 			return control(control_path, cmd);
 	return kExitUsage;

@@ -164,6 +164,9 @@ TEST(Frame, RefusesMalformedBodies)
 	b[state] = 2;
 	expect_refused(b, "esn flag");
 	b = rep;
+	poke<std::uint32_t>(b, state - 8, 1000);	// found by failover_frame_fuzz
+	expect_refused(b, "thresholds without their flag");
+	b = rep;
 	poke<std::uint32_t>(b, state + 18, 33);
 	expect_refused(b, "window without its bitmap word");
 	b = rep;

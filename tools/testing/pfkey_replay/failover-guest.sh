@@ -14,6 +14,7 @@ $modprobe -a drbg jitterentropy_rng sha3_generic esp4 xfrm_user cbc aes hmac \
 if [ "$tier" = module ]; then
 	/usr/sbin/insmod "$ko" || { echo "not ok failover.module.loaded" >/run/results/tap.txt; exit 1; }
 fi
+: >/run/results/tap.txt
 backend=auto expected=pfkey
 [ "$tier" != netlink ] || expected=netlink
 "$here/failover-test.sh" "$build" "$tier" $backend $expected 2>&1 |

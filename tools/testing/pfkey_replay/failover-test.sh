@@ -20,6 +20,7 @@ auth=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 rm -rf $work
 mkdir -p $work
 
+say() { printf '== %s\n' "$*"; }
 check() {
 	local name=$1
 	shift
@@ -91,6 +92,11 @@ packets = 64
 msecs = 200
 margin_floor = 256
 margin_lag_ms = 500
+socket_buffer = 1024
+[[replay.rule]]
+spi = 0x2002
+packets = 16
+msecs = 200
 [control]
 socket = "$work/$name.sock"
 [metrics]
@@ -126,7 +132,10 @@ CONF
 
 start_daemon() {
 	local name=$1
-	in_ns $name $safailover run --config $work/$name.toml 2>>$work/$name.log &
+	rm -f $work/$name.sock
+	# Not in_ns: a shell function would put a subshell between $! and
+	# the daemon, and kill -9 / -STOP would miss it.
+	$ip netns exec $name $safailover run --config $work/$name.toml 2>>$work/$name.log &
 	echo $! >$work/$name.daemon.pid
 	disown
 	for _ in $(seq 50); do
@@ -137,7 +146,7 @@ start_daemon() {
 }
 start_keepalived() {
 	local name=$1
-	in_ns $name keepalived -n -l -D -f $work/$name-vrrp.conf -p $work/$name.ka.pid \
+	$ip netns exec $name keepalived -n -l -D -f $work/$name-vrrp.conf -p $work/$name.ka.pid \
 		-r $work/$name.vrrp.pid -c $work/$name.chk.pid --vrrp \
 		>>$work/$name-keepalived.log 2>&1 &
 	echo $! >$work/$name.keepalived.pid
@@ -155,6 +164,12 @@ wait_for() {
 }
 status() { $safailover --control $work/$1.sock status; }
 field() { status "$1" | jq -r "$2"; }
+# Predicates for wait_for, evaluated on every try.
+field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
+count_above() { [ "$(grep -c -- "$2" "$1")" -gt "$3" ]; }
+sa_count_is() { [ "$($ip -n "$1" xfrm state | grep -c '^src')" = "$2" ]; }
+gw2_seq() { $safailover --control $work/gw2.sock sas | jq '.[] | select(.spi == 8194) | .seq'; }
+gw2_seq_is() { [ "$(gw2_seq)" = "$1" ]; }
 
 # "oseq 0x..." and the replay error counter of one SA, as iproute2 says.
 sa_oseq() {
@@ -209,6 +224,7 @@ install_sas() {
 		tmpl proto esp mode transport
 }
 
+say "peer, gw1 (active) and gw2 (standby) on one LAN; VIP $vip moved by keepalived"
 topology
 certificates
 config gw1 active 10.2.0.1 10.2.0.2
@@ -222,27 +238,71 @@ start_keepalived gw1
 check gw1_holds_the_vip wait_for 100 has_vip gw1
 check gw2_daemon_started start_daemon gw2
 start_keepalived gw2
-check gw2_synced wait_for 100 test "$(field gw2 .synced)" = true
-check gw2_has_the_sas wait_for 20 test "$($ip -n gw2 xfrm state | grep -c '^src')" = 2
+check gw2_synced wait_for 100 field_is gw2 .synced true
+check gw2_has_the_sas wait_for 20 sa_count_is gw2 2
 check gw2_holds_policies_back test "$($ip -n gw2 xfrm policy | grep -c '^src')" = 0
 check backend_is_$expected test "$(field gw1 .backend)" = "$expected"
 
+say "ping $peer -> $vip through ESP (SAs and policies made on gw1 through PF_KEY)"
 # Traffic both ways: echo requests in through SA 0x2002, replies out 0x2001.
-in_ns peer stdbuf -oL ping -D -i 0.01 -W 1 $vip >$work/ping.log 2>&1 &
+$ip netns exec peer stdbuf -oL ping -D -i 0.01 -W 1 $vip >$work/ping.log 2>&1 &
 ping=$!
 check traffic_flows_through_gw1 wait_for 100 grep -q 'bytes from' $work/ping.log
 sleep 3
 check gw2_follows_the_counter test "$(status gw2 | jq '.sas')" = 2
 errors_before=$(xfrm_stat XfrmInStateSeqError)
-# A wrong certificate is refused, and logged.
+say "faults: wrong certificate, malformed frames, sync link cut, standby restart, lost notifications"
+# A wrong certificate is refused, and logged; the intruder gets nothing.
 config intruder standby 10.2.0.2 10.2.0.1 intruder
 sed -i "s|$work/intruder.sock|$work/intruder-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9478|" $work/intruder.toml
 in_ns gw2 timeout 3 $safailover run --config $work/intruder.toml 2>$work/intruder.log
-check wrong_certificate_refused grep -q 'tls_refused\|sync_link_down' $work/intruder.log
-check refusal_logged_on_gw1 grep -q 'tls_refused' $work/gw1.log
+check wrong_certificate_gets_nothing sh -c "! grep -q 'event=peer_hello\|event=synced' $work/intruder.log"
+check wrong_certificate_refused_by_gw1 grep -q 'event=tls_refused' $work/gw1.log
+
+# Malformed frames from a peer with a good certificate: dropped, logged,
+# and the real standby's channel is not disturbed.
+printf 'GARBAGE GARBAGE GARBAGE!' |
+	in_ns gw2 timeout 5 openssl s_client -quiet -connect 10.2.0.1:7500 \
+		-cert $work/gw2.crt -key $work/gw2.key -CAfile $work/ca.crt >/dev/null 2>&1
+check malformed_frames_dropped wait_for 30 grep -q 'sync frame: bad magic' $work/gw1.log
+check standby_undisturbed test "$(field gw2 .synced)" = true
+
+synced_count() { grep -c 'event=synced' $work/gw2.log; }
+# The sync link is cut, then restored: gw2 notices, reconnects, resyncs.
+downs=$(grep -c 'event=sync_link_down' $work/gw2.log)
+syncs=$(synced_count)
+$ip -n gw2 link set sync down
+check sync_cut_noticed wait_for 100 count_above $work/gw2.log event=sync_link_down "$downs"
+$ip -n gw2 link set sync up
+check sync_restored_resyncs wait_for 150 count_above $work/gw2.log event=synced "$syncs"
+
+# The standby is killed mid-stream and restarted: a fresh snapshot.
+syncs=$(synced_count)
+kill -9 "$(cat $work/gw2.daemon.pid)"
+check standby_restarted start_daemon gw2
+check standby_restart_resyncs wait_for 150 count_above $work/gw2.log event=synced "$syncs"
+check standby_view_after_restart test "$(field gw2 .sas)" = 2
+
+# Lost notifications: gw1's daemon stops while traffic runs (its 1 KiB
+# buffer overflows), traffic pauses, gw1 resumes: it must see the overrun
+# and send the whole table, so gw2 ends exactly on the kernel's number.
+kill -STOP "$(cat $work/gw1.daemon.pid)"
+sleep 3
+kill -STOP $ping
+sleep 0.3
+truth=$(( $($ip -n gw1 xfrm state get src $peer dst $vip proto esp spi 0x2002 |
+	sed -n 's/.*anti-replay context: seq \(0x[0-9a-f]*\).*/\1/p') ))
+kill -CONT "$(cat $work/gw1.daemon.pid)"
+check overrun_reported wait_for 50 grep -q 'event=replay_overrun' $work/gw1.log
+check nothing_lost_after_overrun wait_for 50 gw2_seq_is "$truth"
+echo "# after the overrun: kernel seq $truth, gw2's view $(gw2_seq)"
+in_ns gw1 /usr/bin/curl -s http://127.0.0.1:9477/metrics | grep -E '^safailover_(overruns|notifications)_total' | sed 's/^/# gw1 /'
+kill -CONT $ping
+
 metrics=$(in_ns gw1 /usr/bin/curl -s http://127.0.0.1:9477/metrics)
 check metrics_endpoint grep -q '^safailover_notifications_total' <<<"$metrics"
 
+say "gw1 dies: off the LAN, safailover and keepalived killed with SIGKILL"
 # gw1 dies: off the LAN, daemon and keepalived killed.
 $ip -n gw1 link set lan down
 # Replies stamped after this can only have come through gw2.
@@ -252,12 +312,13 @@ pkill -9 -f "$work/gw1-vrrp.conf"
 sleep 0.3
 gw1_last=$(( $(sa_oseq gw1 $vip $peer 0x2001) ))
 check gw2_takes_the_vip wait_for 100 has_vip gw2
-check gw2_is_active wait_for 100 test "$(field gw2 .role)" = active
+check gw2_is_active wait_for 100 field_is gw2 .role active
 check traffic_resumes_through_gw2 wait_for 200 replies_after "$kill_at"
 sleep 2
 kill $ping
 wait $ping 2>/dev/null
 
+say "gw2 took over"
 # gw2's first outbound number is above every number gw1 used.
 first=$(sed -n 's/.*event=takeover_sa sa=0x00002001[^ ]* .*oseq_to=\([0-9]*\).*/\1/p' $work/gw2.log | tail -1)
 echo "# gw1 last oseq $gw1_last, gw2 starts at ${first:-?}+1"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The C++ user space: GoogleTest under ASan+UBSan, then the PF_KEY decoder
-# and the XFRM netlink parsers under libFuzzer, side by side for FUZZ_SECONDS
-# (default 60) each from their committed corpora.
+# The C++ user space: GoogleTest under ASan+UBSan, then the PF_KEY decoder,
+# the XFRM netlink parsers and the sync-frame decoder under libFuzzer, side
+# by side for FUZZ_SECONDS (default 60) each from their committed corpora.
 # Writes $CACHE/results/userspace.tap.
 # "userspace.sh build" only builds, and prints the build directory (the VM
 # tiers run its pfkey_socket_test against a real kernel).
@@ -33,7 +33,8 @@ sed -n 's/.*Test *#[0-9]*: \([^ ]*\) \.*  *Passed.*/ok \1/p
 cmake -S "$REPO/tools" -B "$fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_CXX_COMPILER=clang++ -DPFKEY_FUZZ=ON \
 	-DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >&2
-cmake --build "$fuzz" --target pfkey_decode_fuzz replay_xfrm_fuzz -j"$JOBS" >&2
+cmake --build "$fuzz" --target pfkey_decode_fuzz replay_xfrm_fuzz failover_frame_fuzz \
+	-j"$JOBS" >&2
 
 # Both parsers at once, one core each. Usage: fuzz NAME BINARY CORPUS
 fuzz() {
@@ -50,8 +51,9 @@ fuzz() {
 }
 fuzz decode_fuzz "$fuzz/lib/pfkey/pfkey_decode_fuzz" "$REPO/tools/lib/pfkey/fuzz/corpus" &
 fuzz xfrm_fuzz "$fuzz/lib/replay/replay_xfrm_fuzz" "$REPO/tools/lib/replay/fuzz/corpus" &
+fuzz frame_fuzz "$fuzz/failover/failover_frame_fuzz" "$REPO/tools/failover/fuzz/corpus" &
 wait
-for name in decode_fuzz xfrm_fuzz; do
+for name in decode_fuzz xfrm_fuzz frame_fuzz; do
 	cat "$out/$name.result" 2>/dev/null || echo "not ok $name ran"
 done | tee -a "$tap" >&2
 rm -f "$out"/*.result
