@@ -34,6 +34,14 @@ bench_vm module "/boot/vmlinuz-$kver" "$kver"
 echo "=== patched 6.1 kernel (tinyconfig)"
 bench_vm patched "$image" -
 
+# The failover daemon with 10,000 SAs, PF_KEY extension and netlink.
+echo "=== safailover, Debian's stock $kver + af_key module"
+rm -rf "$CACHE/results/bench-failover"
+"$HARNESS/vm.sh" "/boot/vmlinuz-$kver" "$kver" "$CACHE/results/bench-failover" \
+	env FAILOVER_BENCH="${FAILOVER_SAS:-10000}" "$HARNESS/failover-guest.sh" module \
+	"$release" "$ko" || true
+sed -n '/^safailover/,$p' "$CACHE/results/bench-failover/tap.txt"
+
 # The C++ codec, on the host, next to the kernel's notification rate above.
 echo "PF_KEY codec (C++, host), messages per second"
 "$release/lib/pfkey/pfkey_codec_bench" --benchmark_min_time=0.5 \
