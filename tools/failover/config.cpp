@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "config.hpp"
 
+#include <arpa/inet.h>
 #include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <set>
 #include <toml.hpp>
 
@@ -51,6 +55,27 @@ std::optional<Endpoint> parse_endpoint(const std::string &text)
 	if (used != text.size() - colon - 1 || port == 0 || port > 65535)
 		return std::nullopt;
 	return Endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+unsigned to_sockaddr(const Endpoint &at, sockaddr_storage &ss)
+{
+	const auto addr = pfkey::parse_address(at.host);
+
+	ss = {};
+	if (!addr)
+		return 0;
+	if (addr->family == AF_INET) {
+		auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(at.port);
+		std::memcpy(&sin->sin_addr, addr->addr.data(), 4);
+		return sizeof(*sin);
+	}
+	auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(at.port);
+	std::memcpy(&sin6->sin6_addr, addr->addr.data(), 16);
+	return sizeof(*sin6);
 }
 
 bool Prefix::contains(const pfkey::Address &a) const

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <sys/socket.h>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct Endpoint {
 	bool operator==(const Endpoint &) const = default;
 };
 std::optional<Endpoint> parse_endpoint(const std::string &text);
+// @at as a socket address in @ss; its length, 0 if the host is no address.
+unsigned to_sockaddr(const Endpoint &at, sockaddr_storage &ss);
 
 struct Prefix {
 	pfkey::Address address;	// prefixlen used

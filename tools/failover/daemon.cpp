@@ -70,24 +70,9 @@ SaKey key_of(const replay::SaId &id)
 // A listening TCP socket for the sync channel.
 Result<int> listen_on(const Endpoint &at)
 {
-	const auto addr = pfkey::parse_address(at.host);
-	sockaddr_storage ss{};
-	socklen_t len;
-
-	if (addr->family == AF_INET) {
-		auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(at.port);
-		std::memcpy(&sin->sin_addr, addr->addr.data(), 4);
-		len = sizeof(*sin);
-	} else {
-		auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(at.port);
-		std::memcpy(&sin6->sin6_addr, addr->addr.data(), 16);
-		len = sizeof(*sin6);
-	}
-	const int fd = ::socket(addr->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	sockaddr_storage ss;
+	const socklen_t len = to_sockaddr(at, ss);
+	const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	const int one = 1;
 	if (fd < 0)
 		return Error{errno, "sync listen socket"};

@@ -109,26 +109,12 @@ static void tune(int fd)
 
 Result<Connection> Connection::connect(const TlsContext &ctx, const Endpoint &to)
 {
-	const auto addr = pfkey::parse_address(to.host);
-	sockaddr_storage ss{};
-	socklen_t len;
+	sockaddr_storage ss;
+	const socklen_t len = to_sockaddr(to, ss);
 
-	if (!addr)
+	if (!len)
 		return Error{EINVAL, "peer address " + to.host};
-	if (addr->family == AF_INET) {
-		auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(to.port);
-		std::memcpy(&sin->sin_addr, addr->addr.data(), 4);
-		len = sizeof(*sin);
-	} else {
-		auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(to.port);
-		std::memcpy(&sin6->sin6_addr, addr->addr.data(), 16);
-		len = sizeof(*sin6);
-	}
-	const int fd = ::socket(addr->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return Error{errno, "sync socket"};
 	tune(fd);

@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // Writes the seed corpus of failover_frame_fuzz: a standby's view of a
 // snapshot and a replay stream. Usage: failover_make_seeds DIR
-#include <arpa/inet.h>
 #include <fstream>
-#include <libmnl/libmnl.h>
-#include <linux/xfrm.h>
-#include <netinet/in.h>
 
 #include "frame.hpp"
+#include "tests/samples.hpp"
 
 using namespace failover;
 
@@ -25,19 +22,7 @@ int main(int argc, char **argv)
 	if (argc != 2)
 		return 2;
 	const std::string dir = argv[1];
-	Bytes sa(512);
-	nlmsghdr *nlh = mnl_nlmsg_put_header(sa.data());
-	nlh->nlmsg_type = XFRM_MSG_NEWSA;
-	auto *info = static_cast<xfrm_usersa_info *>(
-		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
-	info->family = AF_INET;
-	info->id.spi = htonl(0x1001);
-	info->id.proto = IPPROTO_ESP;
-	info->replay_window = 32;
-	xfrm_replay_state r{5, 6, 1};
-	mnl_attr_put(nlh, XFRMA_REPLAY_VAL, sizeof(r), &r);
-	sa.resize(nlh->nlmsg_len);
-
+	const Bytes sa = sample_newsa();
 	const replay::SaId id{0x1001, IPPROTO_ESP, *pfkey::parse_address("10.0.0.1"),
 			      *pfkey::parse_address("10.0.0.2")};
 	write(dir + "/snapshot", {{1, Hello{Role::active, 1, "gw1"}},

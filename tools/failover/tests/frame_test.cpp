@@ -2,6 +2,7 @@
 // Sync frames: round trips of every body, split reads, and malformed input
 // of every kind.
 #include "frame.hpp"
+#include "samples.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -20,22 +21,9 @@ replay::SaId sa_id()
 			    *pfkey::parse_address("fd00::2")};
 }
 
-// An XFRM_MSG_NEWSA as the kernel dumps it, enough for the decoder.
 Bytes newsa()
 {
-	Bytes buf(512);
-	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
-	nlh->nlmsg_type = XFRM_MSG_NEWSA;
-	auto *info = static_cast<xfrm_usersa_info *>(
-		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
-	info->family = AF_INET;
-	info->id.spi = htonl(0x1001);
-	info->id.proto = IPPROTO_ESP;
-	info->replay_window = 32;
-	xfrm_replay_state r{5, 6, 1};
-	mnl_attr_put(nlh, XFRMA_REPLAY_VAL, sizeof(r), &r);
-	buf.resize(nlh->nlmsg_len);
-	return buf;
+	return sample_newsa();
 }
 
 Bytes netlink(std::uint16_t type, std::size_t payload)
