@@ -26,6 +26,16 @@ if [ "${1:-}" = build ]; then
 	exit 0
 fi
 (cd "$build" && ctest --output-on-failure) >"$out/ctest.log" 2>&1 || true
+
+# What make demo and make bench build: optimised, warnings still errors.
+release=$(cmake_dir tools-release)
+if cmake -S "$REPO/tools" -B "$release" -DCMAKE_BUILD_TYPE=Release \
+	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache >&2 &&
+	cmake --build "$release" -j"$JOBS" >&2; then
+	echo "ok release_build"
+else
+	echo "not ok release_build"
+fi >>"$tap"
 sed -n 's/.*Test *#[0-9]*: \([^ ]*\) \.*  *Passed.*/ok \1/p
 	s/.*Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Not Run\|Exception\).*/not ok \1/p' \
 	"$out/ctest.log" >>"$tap"
