@@ -90,7 +90,9 @@ monitor_row() {
 	sleep 0.5
 	rate=$(flood)
 	sleep 0.5
-	kill -INT $mon
+	# TERM: background jobs of a script ignore SIGINT, and ip does not
+	# take it back (sareplay flushes on either).
+	kill -TERM $mon
 	wait $mon 2>/dev/null
 	printed=$(grep -ci "$event" "$tmp/monitor")
 	losses=$(grep -c "$lost" "$tmp/monitor")
