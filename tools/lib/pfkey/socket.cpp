@@ -162,6 +162,13 @@ Result<Message> Socket::register_replay()
 	return request(std::move(m));
 }
 
+void Socket::discard_pending()
+{
+	backlog_.clear();
+	while (::recv(fd_, rx_.data(), rx_.size(), MSG_DONTWAIT) >= 0 || errno == ENOBUFS)
+		;
+}
+
 Result<Event> Socket::next_event(std::chrono::milliseconds timeout)
 {
 	if (!backlog_.empty()) {

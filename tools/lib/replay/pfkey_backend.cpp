@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The backend over the PF_KEY replay extension: the kernel checks and
-// applies every rule itself, atomically.
+// applies every rule itself, atomically. Requests and notifications use two
+// registered sockets: notifications queued on one socket would otherwise
+// crowd out the replies to requests (the kernel drops both alike when the
+// queue is full).
 #include <cerrno>
 #include <linux/pfkey_replay.h>
 #include <linux/pfkeyv2.h>
@@ -37,18 +40,22 @@ Result<SaReplay> to_sa_replay(const pfkey::Message &m)
 
 class PfkeyBackend final : public Backend {
 public:
-	explicit PfkeyBackend(pfkey::Socket sock) : sock_(std::move(sock)) {}
+	PfkeyBackend(pfkey::Socket requests, pfkey::Socket events)
+		: requests_(std::move(requests)), sock_(std::move(events))
+	{
+	}
 
 	Kind kind() const override { return Kind::pfkey; }
 
 	Result<SaReplay> get(const SaId &id) override
 	{
-		return reply(sock_.request(request(SADB_GET, id)));
+		return reply(ask(request(SADB_GET, id)));
 	}
 
 	Result<std::vector<SaReplay>> dump(std::uint8_t proto) override
 	{
-		auto msgs = sock_.dump(satype_of(proto));
+		requests_.discard_pending();
+		auto msgs = requests_.dump(satype_of(proto));
 		if (!msgs)
 			return msgs.error();
 		std::vector<SaReplay> sas;
@@ -65,7 +72,7 @@ public:
 	{
 		auto req = request(SADB_X_SET_REPLAY, id);
 		req.replay_thresh = thresh;
-		return reply(sock_.request(req));
+		return reply(ask(req));
 	}
 
 	Result<SaReplay> set_state(const SaId &id, const ReplayState &state) override
@@ -73,7 +80,7 @@ public:
 		auto req = request(SADB_X_SET_REPLAY, id);
 		req.replay_state = state;
 		req.replay_state->cause = 0;
-		return reply(sock_.request(req));
+		return reply(ask(req));
 	}
 
 	// Registration happened in open(): it is the probe.
@@ -116,6 +123,12 @@ private:
 		return m;
 	}
 
+	Result<pfkey::Message> ask(const pfkey::Message &m)
+	{
+		requests_.discard_pending();
+		return requests_.request(m);
+	}
+
 	static Result<SaReplay> reply(Result<pfkey::Message> m)
 	{
 		if (!m)
@@ -123,12 +136,15 @@ private:
 		return to_sa_replay(*m);
 	}
 
-	pfkey::Socket sock_;
+	pfkey::Socket requests_;
+	pfkey::Socket sock_;	// notifications
 };
 
 } // namespace
 
-Result<std::unique_ptr<Backend>> open_pfkey()
+// A PF_KEY socket registered for the extension: its replies carry the
+// thresholds and replay state. EINVAL: the kernel has no extension.
+static Result<pfkey::Socket> open_registered()
 {
 	auto sock = pfkey::Socket::open();
 	if (!sock)
@@ -140,12 +156,23 @@ Result<std::unique_ptr<Backend>> open_pfkey()
 			e.context = "this kernel's PF_KEY has no replay extension";
 		return e;
 	}
+	return std::move(*sock);
+}
+
+Result<std::unique_ptr<Backend>> open_pfkey()
+{
+	auto requests = open_registered();
+	if (!requests)
+		return requests.error();
+	auto events = open_registered();
+	if (!events)
+		return events.error();
 	// Room for bursts of notifications; SO_RCVBUFFORCE passes rmem_max
 	// with CAP_NET_ADMIN, which a PF_KEY socket needs anyway.
 	const int rcvbuf = 8 << 20;
-	if (setsockopt(sock->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
-		setsockopt(sock->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	return std::unique_ptr<Backend>(new PfkeyBackend(std::move(*sock)));
+	if (setsockopt(events->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(events->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	return std::unique_ptr<Backend>(new PfkeyBackend(std::move(*requests), std::move(*events)));
 }
 
 } // namespace replay

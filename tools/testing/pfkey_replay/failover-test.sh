@@ -251,6 +251,18 @@ check traffic_flows_through_gw1 wait_for 100 grep -q 'bytes from' $work/ping.log
 sleep 3
 check gw2_follows_the_counter test "$(status gw2 | jq '.sas')" = 2
 errors_before=$(xfrm_stat XfrmInStateSeqError)
+# SAD and SPD events after the snapshot reach gw2 too: an SA and a policy
+# added through PF_KEY, then deleted.
+policy_count_is() { field_is gw2 .policies "$1"; }
+in_ns gw1 $pfkey_add sa 0x2003 $vip 10.1.0.101 $enc $auth
+in_ns gw1 $pfkey_add policy out $vip 10.1.0.101
+check added_sa_reaches_gw2 wait_for 50 sa_count_is gw2 3
+check added_policy_reaches_gw2 wait_for 50 policy_count_is 3
+$ip -n gw1 xfrm state delete src $vip dst 10.1.0.101 proto esp spi 0x2003
+$ip -n gw1 xfrm policy delete src $vip/32 dst 10.1.0.101/32 dir out
+check deleted_sa_leaves_gw2 wait_for 50 sa_count_is gw2 2
+check deleted_policy_leaves_gw2 wait_for 50 policy_count_is 2
+
 say "faults: wrong certificate, malformed frames, sync link cut, standby restart, lost notifications"
 # A wrong certificate is refused, and logged; the intruder gets nothing.
 config intruder standby 10.2.0.2 10.2.0.1 intruder

@@ -58,6 +58,11 @@ public:
 	// without it answers EINVAL.
 	Result<Message> register_replay();
 
+	// Drops every message waiting on the socket and in the backlog: for a
+	// socket that only sends requests, so broadcasts never fill its queue
+	// (a full queue drops the kernel's replies too).
+	void discard_pending();
+
 	// The next message the kernel broadcast, or Overrun; ETIMEDOUT when
 	// nothing arrived within @timeout.
 	Result<Event> next_event(std::chrono::milliseconds timeout);
