@@ -248,7 +248,14 @@ say "ping $peer -> $vip through ESP (SAs and policies made on gw1 through PF_KEY
 $ip netns exec peer stdbuf -oL ping -D -i 0.01 -W 1 $vip >$work/ping.log 2>&1 &
 ping=$!
 check traffic_flows_through_gw1 wait_for 100 grep -q 'bytes from' $work/ping.log
+sync_bytes() {
+	in_ns gw1 /usr/bin/curl -s http://127.0.0.1:9477/metrics |
+		awk '$1 == "safailover_sync_bytes_sent_total" { printf "%d", $2 }'
+}
+bytes_before=$(sync_bytes)
 sleep 3
+echo "# sync channel at 100 packets/s each way (N=64 and 16, T=200 ms):" \
+	"$(( ($(sync_bytes) - bytes_before) / 3 / 2 )) bytes per SA per second"
 check gw2_follows_the_counter test "$(status gw2 | jq '.sas')" = 2
 errors_before=$(xfrm_stat XfrmInStateSeqError)
 # SAD and SPD events after the snapshot reach gw2 too: an SA and a policy
