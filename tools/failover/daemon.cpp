@@ -164,7 +164,7 @@ struct Metrics {
 struct Link {
 	explicit Link(Connection c) : conn(std::move(c)) {}
 	Connection conn;
-	bool hello_sent = false, hello_received = false;
+	bool hello_received = false;
 	Role remote = Role::standby;
 	std::string node;
 	std::uint64_t tx_seq = 0, rx_seq = 0, acked = 0;
@@ -333,7 +333,6 @@ private:
 		if (!was_up) {
 			log("info", "tls_established", {{"peer", l.conn.peer}});
 			send(l, Hello{role_, epoch_, cfg_.node});
-			l.hello_sent = true;
 		}
 		std::uint64_t applied = 0;
 		for (;;) {
