@@ -68,28 +68,39 @@ Result<Event> Socket::receive(std::chrono::milliseconds timeout)
 	return Event{std::move(*msg)};
 }
 
-Result<Message> Socket::request(Message req, std::chrono::milliseconds timeout)
+Result<std::monostate> Socket::send_request(Message &req, const std::string &what)
 {
-	const auto deadline = std::chrono::steady_clock::now() + timeout;
-	const auto pid = static_cast<std::uint32_t>(::getpid());
-	const std::string what = "PF_KEY message type " + std::to_string(req.type);
-
 	req.seq = ++seq_;
-	req.pid = pid;
+	req.pid = static_cast<std::uint32_t>(::getpid());
 	const auto bytes = encode(req);
 	if (::send(fd_, bytes.data(), bytes.size(), 0) < 0)
 		return Error{errno, what};
+	return std::monostate{};
+}
 
+Result<Event> Socket::receive_before(std::chrono::steady_clock::time_point deadline,
+				     const std::string &what)
+{
+	const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+		deadline - std::chrono::steady_clock::now());
+	if (left.count() <= 0)
+		return Error{ETIMEDOUT, what};
+	return receive(left);
+}
+
+Result<Message> Socket::request(Message req, std::chrono::milliseconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	const std::string what = "PF_KEY message type " + std::to_string(req.type);
+
+	if (auto sent = send_request(req, what); !sent)
+		return sent.error();
 	for (;;) {
-		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-			deadline - std::chrono::steady_clock::now());
-		if (left.count() <= 0)
-			return Error{ETIMEDOUT, what};
-		auto event = receive(left);
+		auto event = receive_before(deadline, what);
 		if (!event)
 			return event.error();
 		auto *reply = std::get_if<Message>(&*event);
-		if (reply && reply->seq == req.seq && reply->pid == pid &&
+		if (reply && reply->seq == req.seq && reply->pid == req.pid &&
 		    reply->type == req.type) {
 			if (reply->errnum)
 				return Error{reply->errnum, what};
@@ -114,32 +125,23 @@ Result<std::vector<Message>> Socket::dump_of(std::uint8_t type, std::uint8_t sat
 					     std::chrono::milliseconds timeout)
 {
 	const auto deadline = std::chrono::steady_clock::now() + timeout;
-	const auto pid = static_cast<std::uint32_t>(::getpid());
 	const std::string what = type == SADB_DUMP ? "SADB_DUMP" : "SADB_X_SPDDUMP";
 	std::vector<Message> entries;
 	Message req;
 
 	req.type = type;
 	req.satype = satype;
-	req.seq = ++seq_;
-	req.pid = pid;
-	const auto bytes = encode(req);
-	if (::send(fd_, bytes.data(), bytes.size(), 0) < 0)
-		return Error{errno, what};
-
+	if (auto sent = send_request(req, what); !sent)
+		return sent.error();
 	// Replies count down to sequence number 0 instead of echoing ours.
 	for (;;) {
-		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-			deadline - std::chrono::steady_clock::now());
-		if (left.count() <= 0)
-			return Error{ETIMEDOUT, what};
-		auto event = receive(left);
+		auto event = receive_before(deadline, what);
 		if (!event)
 			return event.error();
 		if (std::holds_alternative<Overrun>(*event))
 			return Error{ENOBUFS, what};
 		auto &m = std::get<Message>(*event);
-		if (m.type != type || m.pid != pid) {
+		if (m.type != type || m.pid != req.pid) {
 			backlog_.push_back(std::move(*event));
 			continue;
 		}

@@ -70,6 +70,11 @@ public:
 private:
 	explicit Socket(int fd) : fd_(fd), rx_(kMaxMessage) {}
 	Result<Event> receive(std::chrono::milliseconds timeout);
+	// Numbers @req (sequence, pid) and sends it.
+	Result<std::monostate> send_request(Message &req, const std::string &what);
+	// ETIMEDOUT once @deadline passed.
+	Result<Event> receive_before(std::chrono::steady_clock::time_point deadline,
+				     const std::string &what);
 	Result<std::vector<Message>> dump_of(std::uint8_t type, std::uint8_t satype,
 					     std::chrono::milliseconds timeout);
 
