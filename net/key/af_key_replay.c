@@ -8,20 +8,37 @@
  * i of the bitmap stands for sequence number "seq - i".
  */
 
-#include <linux/bitmap.h>
+#include <linux/bitrev.h>
 #include <linux/jiffies.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
+#include <linux/timer.h>
 
 #include "af_key_replay.h"
 
 #define PFKEY_WORD		sizeof(u64)
 
+/* The largest extension pair a message can carry: a reply sized for it
+ * never has to grow while x->lock is held.
+ */
+#define PFKEY_REPLAY_EXT_MAX	(sizeof(struct sadb_x_replay_thresh) + \
+				 state_ext_size(SADB_X_REPLAY_WINDOW_MAX))
+
+/* The window as the replay paths use it, read once: SADB_DUMP reads an SA
+ * without x->lock while XFRM_MSG_NEWAE may change the window of a bitmap or
+ * ESN SA to anything up to its bitmap's size, zero included. Every size and
+ * index of one message derives from this one value, and the bitmap's size
+ * cannot change.
+ */
 static u32 replay_window(const struct xfrm_state *x)
 {
+	const struct xfrm_replay_state_esn *esn = x->replay_esn;
+
 	if (x->repl_mode == XFRM_REPLAY_MODE_LEGACY)
-		return x->props.replay_window;
-	return x->replay_esn->replay_window;
+		return min_t(u32, READ_ONCE(x->props.replay_window),
+			     sizeof(x->replay.bitmap) * BITS_PER_BYTE);
+	return min_t(u32, READ_ONCE(esn->replay_window),
+		     esn->bmp_len * sizeof(esn->bmp[0]) * BITS_PER_BYTE);
 }
 
 static bool replay_is_esn(const struct xfrm_state *x)
@@ -41,11 +58,11 @@ static u64 replay_seq(const struct xfrm_state *x)
 
 	switch (x->repl_mode) {
 	case XFRM_REPLAY_MODE_LEGACY:
-		return x->replay.seq;
+		return READ_ONCE(x->replay.seq);
 	case XFRM_REPLAY_MODE_BMP:
-		return esn->seq;
+		return READ_ONCE(esn->seq);
 	default:
-		return (u64)esn->seq_hi << 32 | esn->seq;
+		return (u64)READ_ONCE(esn->seq_hi) << 32 | READ_ONCE(esn->seq);
 	}
 }
 
@@ -55,50 +72,119 @@ static u64 replay_oseq(const struct xfrm_state *x)
 
 	switch (x->repl_mode) {
 	case XFRM_REPLAY_MODE_LEGACY:
-		return x->replay.oseq;
+		return READ_ONCE(x->replay.oseq);
 	case XFRM_REPLAY_MODE_BMP:
-		return esn->oseq;
+		return READ_ONCE(esn->oseq);
 	default:
-		return (u64)esn->oseq_hi << 32 | esn->oseq;
+		return (u64)READ_ONCE(esn->oseq_hi) << 32 | READ_ONCE(esn->oseq);
 	}
 }
 
-/* Bitmap and ESN SAs keep a ring whose slot for the highest sequence number
- * moves with it; this is the slot the input path (xfrm_replay_check_bmp())
- * looks at for "seq - age".
+/*
+ * Bitmap and ESN SAs keep a ring of @window bits whose slot for the highest
+ * sequence number moves with it (xfrm_replay_check_bmp()): age a, the
+ * distance below the top, sits in slot (top - a) mod window. The canonical
+ * bitmap has age a in bit a. Going from one to the other reverses runs of
+ * up to 32 bits, so a conversion costs O(window / 32) word operations, not
+ * a division per bit: notifications run under x->lock in softirq.
  */
-static u32 ring_slot(const struct xfrm_replay_state_esn *esn, u32 age)
-{
-	u32 window = esn->replay_window;
-	u32 top = (esn->seq - 1) % window;
 
-	return top >= age ? top - age : window - (age - top);
+/* Bits [@lo, @lo + @n) of @ring as the low bits of a word; 1 <= @n <= 32. */
+static u32 ring_get(const u32 *ring, u32 lo, u32 n)
+{
+	u64 v = READ_ONCE(ring[lo / 32]);
+
+	if (lo % 32 + n > 32)
+		v |= (u64)READ_ONCE(ring[lo / 32 + 1]) << 32;
+	return (v >> (lo % 32)) & GENMASK_ULL(n - 1, 0);
 }
 
-static bool replay_test_age(const struct xfrm_state *x, u32 age)
+static void ring_or(u32 *ring, u32 lo, u32 n, u32 bits)
 {
-	const struct xfrm_replay_state_esn *esn = x->replay_esn;
-	u32 slot;
+	u64 v = (u64)bits << (lo % 32);
 
-	if (x->repl_mode == XFRM_REPLAY_MODE_LEGACY)
-		return x->replay.bitmap & (1U << age);
-	slot = ring_slot(esn, age);
-	return esn->bmp[slot / 32] & (1U << (slot % 32));
+	ring[lo / 32] |= lower_32_bits(v);
+	if (lo % 32 + n > 32)
+		ring[lo / 32 + 1] |= upper_32_bits(v);
 }
 
-static void replay_set_age(struct xfrm_state *x, u32 age)
+/* The slot of the top, as the input path computes it; @window > 0. */
+static u32 ring_top(const struct xfrm_replay_state_esn *esn, u32 window)
 {
-	struct xfrm_replay_state_esn *esn = x->replay_esn;
-	u32 slot;
+	return (READ_ONCE(esn->seq) - 1) % window;
+}
 
-	if (x->repl_mode == XFRM_REPLAY_MODE_LEGACY) {
-		x->replay.bitmap |= 1U << age;
+/*
+ * Walk the ages 0..@window-1 in runs that stay inside one canonical word and
+ * one unwrapped stretch of the ring. For each run: *@age its first age,
+ * *@slot the slot of that age (the run covers slots *@slot down to
+ * *@slot - n + 1); returns n, 0 at the end.
+ */
+static u32 ring_run(u32 top, u32 window, u32 *age, u32 *slot)
+{
+	if (*age >= window)
+		return 0;
+	*slot = *age <= top ? top - *age : top + window - *age;
+	return min3(32 - *age % 32, *slot + 1, window - *age);
+}
+
+static u32 reverse_low_bits(u32 bits, u32 n)
+{
+	return bitrev32(bits) >> (32 - n);
+}
+
+/* @canonical must be zeroed. */
+static void ring_to_canonical(const struct xfrm_replay_state_esn *esn,
+			      u32 window, u32 *canonical)
+{
+	u32 top, age, slot, n;
+
+	if (!window)
+		return;
+	top = ring_top(esn, window);
+	for (age = 0; (n = ring_run(top, window, &age, &slot)); age += n)
+		canonical[age / 32] |=
+			reverse_low_bits(ring_get(esn->bmp, slot + 1 - n, n),
+					 n) << (age % 32);
+}
+
+/* The ring must be zeroed. */
+static void canonical_to_ring(struct xfrm_replay_state_esn *esn, u32 window,
+			      const u32 *canonical)
+{
+	u32 top, age, slot, n;
+
+	if (!window)
+		return;
+	top = ring_top(esn, window);
+	for (age = 0; (n = ring_run(top, window, &age, &slot)); age += n)
+		ring_or(esn->bmp, slot + 1 - n, n,
+			reverse_low_bits(canonical[age / 32] >> (age % 32) &
+					 GENMASK(n - 1, 0), n));
+}
+
+/* The canonical bitmap of @x for @window; @canonical must be zeroed. */
+static void read_bitmap(const struct xfrm_state *x, u32 window, u32 *canonical)
+{
+	if (x->repl_mode != XFRM_REPLAY_MODE_LEGACY) {
+		ring_to_canonical(x->replay_esn, window, canonical);
 		return;
 	}
-	slot = ring_slot(esn, age);
-	esn->bmp[slot / 32] |= 1U << (slot % 32);
+	if (window)
+		canonical[0] = READ_ONCE(x->replay.bitmap) &
+			       GENMASK(window - 1, 0);
 }
 
+static void write_bitmap(struct xfrm_state *x, u32 window,
+			 const u32 *canonical)
+{
+	if (x->repl_mode == XFRM_REPLAY_MODE_LEGACY)
+		x->replay.bitmap = window ? canonical[0] : 0;
+	else
+		canonical_to_ring(x->replay_esn, window, canonical);
+}
+
+/* Counters set, bitmap cleared. */
 static void replay_write_counters(struct xfrm_state *x, u64 oseq, u64 seq)
 {
 	struct xfrm_replay_state_esn *esn = x->replay_esn;
@@ -129,7 +215,8 @@ static void replay_sync_preplay(struct xfrm_state *x)
 static int verify_thresh(const struct sadb_x_replay_thresh *thresh)
 {
 	if (thresh->sadb_x_replay_thresh_len * PFKEY_WORD != sizeof(*thresh) ||
-	    thresh->sadb_x_replay_thresh_reserved)
+	    thresh->sadb_x_replay_thresh_reserved ||
+	    thresh->sadb_x_replay_thresh_msecs > SADB_X_REPLAY_MSECS_MAX)
 		return -EINVAL;
 	return 0;
 }
@@ -185,13 +272,65 @@ int pfkey_replay_verify_ext(const struct sadb_ext *ext)
 }
 
 /**
- * pfkey_replay_msg_has_ext - does a parsed message carry a replay extension
+ * pfkey_replay_verify_use - are the replay extensions of a message in place
+ * @type: sadb_msg_type of the message
  * @ext_hdrs: extensions found by parse_exthdrs()
+ *
+ * Thresholds belong in SADB_ADD, SADB_UPDATE and SADB_X_SET_REPLAY, a state
+ * in SADB_X_SET_REPLAY only. Anywhere else they are refused rather than
+ * ignored: a sender must not believe a state or threshold was applied.
+ *
+ * Return: 0, or -EINVAL.
  */
-bool pfkey_replay_msg_has_ext(void * const *ext_hdrs)
+int pfkey_replay_verify_use(u8 type, void * const *ext_hdrs)
 {
-	return ext_hdrs[SADB_X_EXT_REPLAY_THRESH - 1] ||
-	       ext_hdrs[SADB_X_EXT_REPLAY_STATE - 1];
+	bool thresh = ext_hdrs[SADB_X_EXT_REPLAY_THRESH - 1];
+	bool state = ext_hdrs[SADB_X_EXT_REPLAY_STATE - 1];
+
+	switch (type) {
+	case SADB_X_SET_REPLAY:
+		return 0;
+	case SADB_ADD:
+	case SADB_UPDATE:
+		return state ? -EINVAL : 0;
+	}
+	return thresh || state ? -EINVAL : 0;
+}
+
+/**
+ * pfkey_replay_msg_is_new - does a PF_KEY message carry anything of ours
+ * @skb: a linear PF_KEY message, from the kernel or as a user sent it
+ *
+ * Old parsers (libipsec, strongSwan's kernel-pfkey) reject unknown message
+ * and extension types, so such a message may reach only sockets that
+ * registered for the replay extension, whatever path broadcasts it (replies,
+ * dumps, copies for promiscuous sockets). The walk stops at the first
+ * extension that does not fit; extensions after it were never parsed.
+ */
+bool pfkey_replay_msg_is_new(const struct sk_buff *skb)
+{
+	const struct sadb_msg *hdr = (const struct sadb_msg *)skb->data;
+	const struct sadb_ext *ext;
+	size_t left, len;
+
+	if (skb->len < sizeof(*hdr))
+		return false;
+	if (hdr->sadb_msg_type > SADB_MAX)
+		return true;
+	left = min_t(size_t, hdr->sadb_msg_len * PFKEY_WORD, skb->len);
+	left = left > sizeof(*hdr) ? left - sizeof(*hdr) : 0;
+	ext = (const struct sadb_ext *)(hdr + 1);
+	while (left >= sizeof(*ext)) {
+		if (ext->sadb_ext_type > SADB_EXT_MAX &&
+		    ext->sadb_ext_type <= SADB_X_REPLAY_EXT_MAX)
+			return true;
+		len = ext->sadb_ext_len * PFKEY_WORD;
+		if (!len || len > left)
+			break;
+		left -= len;
+		ext = (const void *)ext + len;
+	}
+	return false;
 }
 
 /**
@@ -216,17 +355,15 @@ static void fill_thresh(struct sadb_x_replay_thresh *thresh,
 {
 	thresh->sadb_x_replay_thresh_len = sizeof(*thresh) / PFKEY_WORD;
 	thresh->sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH;
-	thresh->sadb_x_replay_thresh_packets = x->replay_maxdiff;
-	thresh->sadb_x_replay_thresh_msecs = jiffies_to_msecs(x->replay_maxage);
+	thresh->sadb_x_replay_thresh_packets = READ_ONCE(x->replay_maxdiff);
+	thresh->sadb_x_replay_thresh_msecs =
+		jiffies_to_msecs(READ_ONCE(x->replay_maxage));
 }
 
 /* @state must be zeroed, bitmap included. */
 static void fill_state(struct sadb_x_replay_state *state,
-		       const struct xfrm_state *x, u8 cause)
+		       const struct xfrm_state *x, u32 window, u8 cause)
 {
-	u32 window = replay_window(x);
-	u32 age;
-
 	state->sadb_x_replay_state_len = state_ext_size(window) / PFKEY_WORD;
 	state->sadb_x_replay_state_exttype = SADB_X_EXT_REPLAY_STATE;
 	state->sadb_x_replay_state_flags = replay_is_esn(x) ?
@@ -235,10 +372,20 @@ static void fill_state(struct sadb_x_replay_state *state,
 	state->sadb_x_replay_state_oseq = replay_oseq(x);
 	state->sadb_x_replay_state_seq = replay_seq(x);
 	state->sadb_x_replay_state_window = window;
-	for (age = 0; age < window; age++)
-		if (replay_test_age(x, age))
-			state->sadb_x_replay_state_bitmap[age / 32] |=
-				1U << (age % 32);
+	read_bitmap(x, window, state->sadb_x_replay_state_bitmap);
+}
+
+/* Both extensions for @window; the caller made the room. */
+static void put_exts(struct sk_buff *skb, const struct xfrm_state *x,
+		     u32 window, u8 cause)
+{
+	size_t state_size = state_ext_size(window);
+	struct sadb_msg *hdr = (struct sadb_msg *)skb->data;
+
+	fill_thresh(skb_put_zero(skb, sizeof(struct sadb_x_replay_thresh)), x);
+	fill_state(skb_put_zero(skb, state_size), x, window, cause);
+	hdr->sadb_msg_len += (sizeof(struct sadb_x_replay_thresh) +
+			      state_size) / PFKEY_WORD;
 }
 
 /**
@@ -247,8 +394,11 @@ static void fill_state(struct sadb_x_replay_state *state,
  * @x: the SA the message describes
  * @cause: SADB_X_REPLAY_CAUSE_* to report
  *
- * Reads @x without taking its lock: callers that need a consistent snapshot
- * hold x->lock, as the replay notification path already does.
+ * With x->lock held (GET, notifications) the message is a snapshot. Without
+ * it (DUMP, whose walk holds xfrm_state_lock, which nests inside x->lock)
+ * each field is read once and the message is well formed and sized for the
+ * window it reports, but packets and NEWAE may change the SA between two
+ * fields.
  *
  * Return: the message with both extensions appended and its length updated,
  * or an ERR_PTR() after freeing @skb.
@@ -256,40 +406,67 @@ static void fill_state(struct sadb_x_replay_state *state,
 struct sk_buff *pfkey_replay_append(struct sk_buff *skb,
 				    const struct xfrm_state *x, u8 cause)
 {
-	size_t state_size = state_ext_size(replay_window(x));
-	size_t size = sizeof(struct sadb_x_replay_thresh) + state_size;
-	struct sadb_msg *hdr;
+	u32 window = replay_window(x);
+	size_t size = sizeof(struct sadb_x_replay_thresh) +
+		      state_ext_size(window);
 
 	if (skb_tailroom(skb) < size &&
 	    pskb_expand_head(skb, 0, size, GFP_ATOMIC)) {
 		kfree_skb(skb);
 		return ERR_PTR(-ENOBUFS);
 	}
-	fill_thresh(skb_put_zero(skb, sizeof(struct sadb_x_replay_thresh)), x);
-	fill_state(skb_put_zero(skb, state_size), x, cause);
-
-	hdr = (struct sadb_msg *)skb->data;
-	hdr->sadb_msg_len += size / PFKEY_WORD;
+	put_exts(skb, x, window, cause);
 	return skb;
 }
 
-static void apply_thresh(struct xfrm_state *x,
-			 const struct sadb_x_replay_thresh *thresh)
+/**
+ * pfkey_replay_reserve - make room for the replay extensions of any SA
+ * @skb: a PF_KEY message that pfkey_replay_apply() will complete
+ *
+ * Return: 0 or -ENOBUFS.
+ */
+int pfkey_replay_reserve(struct sk_buff *skb)
+{
+	if (skb_tailroom(skb) >= PFKEY_REPLAY_EXT_MAX)
+		return 0;
+	return pskb_expand_head(skb, 0, PFKEY_REPLAY_EXT_MAX, GFP_KERNEL) ?
+	       -ENOBUFS : 0;
+}
+
+/**
+ * pfkey_replay_init_thresh - thresholds of an SA that is not inserted yet
+ * @x: the SA, private to the caller
+ * @thresh: checked by pfkey_replay_verify_ext()
+ *
+ * As xfrm_state_construct() does for netlink: inserting the SA arms its
+ * replay timer, so nothing can fail after the SA is visible.
+ */
+void pfkey_replay_init_thresh(struct xfrm_state *x,
+			      const struct sadb_x_replay_thresh *thresh)
 {
 	x->replay_maxdiff = thresh->sadb_x_replay_thresh_packets;
 	x->replay_maxage = msecs_to_jiffies(thresh->sadb_x_replay_thresh_msecs);
+}
 
-	/* A new period starts now. An expiry deferred under the old
-	 * thresholds (the timer fired while nobody listened) would otherwise
-	 * turn every packet into a notification: xfrm_replay_notify() clears
-	 * the flag only when it finds the timer idle. The timer re-arms
-	 * itself only while replay_maxage is set.
-	 */
+/*
+ * New thresholds start a new period. An expiry deferred under the old ones
+ * (XFRM_TIME_DEFER: the timer fired with nothing to report, or while nobody
+ * listened) would otherwise turn every packet into a notification until the
+ * next expiry. A timer handler already running on another CPU waits for
+ * x->lock and would set the flag again behind our back: let it finish
+ * first, as del_timer_sync() would if the handler did not need our lock.
+ */
+static void restart_period(struct xfrm_state *x)
+	__must_hold(&x->lock)
+{
+	while (try_to_del_timer_sync(&x->rtimer) < 0) {
+		spin_unlock_bh(&x->lock);
+		cpu_relax();
+		spin_lock_bh(&x->lock);
+	}
 	x->xflags &= ~XFRM_TIME_DEFER;
-	if (x->replay_maxage)
+	if (x->replay_maxage && x->km.state == XFRM_STATE_VALID)
 		mod_timer(&x->rtimer, jiffies + x->replay_maxage);
-	else
-		del_timer(&x->rtimer);
 }
 
 static int check_state(const struct xfrm_state *x,
@@ -309,30 +486,46 @@ static int check_state(const struct xfrm_state *x,
 	return 0;
 }
 
-/* Move the inbound window forward to the new top and keep every sequence
+/* @dst |= @src shifted up by @shift bits, over @window bits. */
+static void or_shifted(u32 *dst, const u32 *src, u32 window, u64 shift)
+{
+	u32 words = DIV_ROUND_UP(window, 32);
+	u32 ws, bs, i;
+
+	if (shift >= window)
+		return;
+	ws = shift / 32;
+	bs = shift % 32;
+	for (i = words; i-- > ws;) {
+		dst[i] |= src[i - ws] << bs;
+		if (bs && i > ws)
+			dst[i] |= src[i - ws - 1] >> (32 - bs);
+	}
+	if (window % 32)
+		dst[words - 1] &= GENMASK(window % 32 - 1, 0);
+}
+
+/*
+ * Move the inbound window forward to the new top and keep every sequence
  * number the SA has already accepted: the new bitmap is OR-ed with the old
- * one shifted by the distance the top moved.
+ * one shifted by the distance the top moved. @scratch holds two canonical
+ * bitmaps of the SA's window, zeroed.
  */
 static void apply_state(struct xfrm_state *x,
-			const struct sadb_x_replay_state *state,
-			unsigned long *merged)
+			const struct sadb_x_replay_state *state, u32 *scratch)
 {
-	u64 shift = state->sadb_x_replay_state_seq - replay_seq(x);
-	u32 window = replay_window(x);
-	u32 age;
+	u32 window = state->sadb_x_replay_state_window;
+	u32 *old = scratch, *merged = scratch + DIV_ROUND_UP(window, 32);
 
-	for (age = 0; age < window; age++) {
-		if (state->sadb_x_replay_state_bitmap[age / 32] &
-		    (1U << (age % 32)))
-			__set_bit(age, merged);
-		if (age >= shift && replay_test_age(x, age - shift))
-			__set_bit(age, merged);
-	}
+	read_bitmap(x, window, old);
+	memcpy(merged, state->sadb_x_replay_state_bitmap,
+	       DIV_ROUND_UP(window, 32) * sizeof(u32));
+	or_shifted(merged, old, window,
+		   state->sadb_x_replay_state_seq - replay_seq(x));
 
 	replay_write_counters(x, state->sadb_x_replay_state_oseq,
 			      state->sadb_x_replay_state_seq);
-	for_each_set_bit(age, merged, window)
-		replay_set_age(x, age);
+	write_bitmap(x, window, merged);
 	replay_sync_preplay(x);
 }
 
@@ -341,24 +534,30 @@ static void apply_state(struct xfrm_state *x,
  * @x: the SA, not locked by the caller
  * @state: new replay state, or NULL
  * @thresh: new thresholds, or NULL
+ * @reply: a message made ready with pfkey_replay_reserve(), or NULL; on
+ *	success the extensions with the state now in force are appended
  *
- * Both were checked by pfkey_replay_verify_ext(). The update is atomic under
- * x->lock: either everything is applied or nothing is.
+ * Both extensions were checked by pfkey_replay_verify_ext(). The update is
+ * atomic under x->lock: either everything is applied or nothing is, and the
+ * reply is completed in the same critical section, so no error can follow a
+ * change.
  *
  * Return: 0, -ESRCH if @x is no longer valid, -EINVAL if @state does not fit
  * @x, -ERANGE if it would move a sequence number backwards, -ENOMEM.
  */
 int pfkey_replay_apply(struct xfrm_state *x,
 		       const struct sadb_x_replay_state *state,
-		       const struct sadb_x_replay_thresh *thresh)
+		       const struct sadb_x_replay_thresh *thresh,
+		       struct sk_buff *reply)
 {
-	unsigned long *merged = NULL;
+	u32 *scratch = NULL;
 	int err = 0;
 
 	if (state) {
-		merged = bitmap_zalloc(state->sadb_x_replay_state_window,
-				       GFP_KERNEL);
-		if (!merged)
+		u32 words = DIV_ROUND_UP(state->sadb_x_replay_state_window, 32);
+
+		scratch = kcalloc(2 * words, sizeof(u32), GFP_KERNEL);
+		if (!scratch)
 			return -ENOMEM;
 	}
 
@@ -367,12 +566,21 @@ int pfkey_replay_apply(struct xfrm_state *x,
 		err = -ESRCH;
 	else if (state)
 		err = check_state(x, state);
-	if (!err && state)
-		apply_state(x, state, merged);
-	if (!err && thresh)
-		apply_thresh(x, thresh);
+	if (err)
+		goto out;
+	if (state)
+		apply_state(x, state, scratch);
+	if (thresh) {
+		x->replay_maxdiff = thresh->sadb_x_replay_thresh_packets;
+		x->replay_maxage =
+			msecs_to_jiffies(thresh->sadb_x_replay_thresh_msecs);
+	}
+	if (reply)
+		put_exts(reply, x, replay_window(x), SADB_X_REPLAY_CAUSE_NONE);
+	if (thresh)
+		restart_period(x);
+out:
 	spin_unlock_bh(&x->lock);
-
-	bitmap_free(merged);
+	kfree(scratch);
 	return err;
 }

@@ -6,7 +6,8 @@
  *
  * Everything here is invisible to a PF_KEY socket until it sends
  * SADB_X_REPLAY_REGISTER: before that it never receives one of the message
- * types or extension types below.
+ * types or extension types below, promiscuous or not, with one exception:
+ * the reply to a SADB_X_SET_REPLAY it sent itself.
  *
  * Numbers continue after Linux's SADB_MAX (24, SADB_X_MIGRATE) and
  * SADB_EXT_MAX (26, SADB_X_EXT_FILTER), which have not moved since 2.6.
@@ -22,7 +23,8 @@
 
 /*
  * SADB_X_REPLAY_REGISTER - user to kernel; opts this socket in.
- * Base header only, satype SADB_SATYPE_UNSPEC. The reply echoes the header.
+ * Base header only, satype SADB_SATYPE_UNSPEC. The reply echoes the header
+ * with sadb_msg_errno 0.
  * A second registration of the same socket fails with EEXIST.
  */
 #define SADB_X_REPLAY_REGISTER		25
@@ -30,14 +32,16 @@
  * SADB_X_REPLAY_NOTIFY - kernel to every registered socket of the SA's
  * network namespace: base, SA, current lifetime, source and destination
  * address, SA2, SADB_X_EXT_REPLAY_THRESH and SADB_X_EXT_REPLAY_STATE (whose
- * cause field says why it was sent).
+ * cause field says why it was sent). sadb_msg_seq and sadb_msg_pid are 0,
+ * except for cause SADB_X_REPLAY_CAUSE_UPDATE, where they are those of the
+ * request (SADB_X_SET_REPLAY or XFRM_MSG_NEWAE) that set the state.
  */
 #define SADB_X_REPLAY_NOTIFY		26
 /*
  * SADB_X_SET_REPLAY - user to kernel: base, SA, source and destination
  * address, and SADB_X_EXT_REPLAY_STATE and/or SADB_X_EXT_REPLAY_THRESH.
  * The reply, to the sender only, has the layout of SADB_X_REPLAY_NOTIFY and
- * carries the state now in force.
+ * carries the state now in force. A socket need not register to send it.
  */
 #define SADB_X_SET_REPLAY		27
 #define SADB_X_REPLAY_MSG_MAX		27
@@ -56,12 +60,13 @@
  *	0 disables the count trigger
  * @sadb_x_replay_thresh_msecs: T in milliseconds: notify when T elapsed since
  *	the last notification and the replay state changed; 0 disables the
- *	timer. The kernel rounds T up to its tick and reports the value in
- *	force.
+ *	timer; at most %SADB_X_REPLAY_MSECS_MAX (EINVAL above). The kernel
+ *	rounds T up to its tick and reports the value in force.
  * @sadb_x_replay_thresh_reserved: must be zero
  *
- * Accepted in SADB_ADD, SADB_UPDATE and SADB_X_SET_REPLAY. Both default to 0,
- * which means no notifications for the SA.
+ * Accepted in SADB_ADD, SADB_UPDATE and SADB_X_SET_REPLAY; in any other
+ * message it is refused with EINVAL. Both default to 0, which means no
+ * notifications for the SA.
  */
 struct sadb_x_replay_thresh {
 	__u16	sadb_x_replay_thresh_len;
@@ -71,6 +76,9 @@ struct sadb_x_replay_thresh {
 	__u32	sadb_x_replay_thresh_reserved;
 } __attribute__((packed));
 /* sizeof(struct sadb_x_replay_thresh) == 16 */
+
+/* Largest T: one day, in milliseconds. */
+#define SADB_X_REPLAY_MSECS_MAX		86400000U
 
 /* struct sadb_x_replay_state.sadb_x_replay_state_flags */
 #define SADB_X_REPLAY_F_ESN		0x01	/* 64-bit extended sequence numbers */
@@ -102,6 +110,9 @@ struct sadb_x_replay_thresh {
  * byte order, zero-padded to a multiple of 8 bytes. It is canonical, whatever
  * the kernel's internal layout: bit i (word i / 32, bit i % 32) is set when
  * sequence number seq - i has been accepted, for 0 <= i < window.
+ *
+ * Accepted in SADB_X_SET_REPLAY only; in any other message it is refused
+ * with EINVAL.
  *
  * On SADB_X_SET_REPLAY the outbound number may not move backwards (ERANGE),
  * nor may the inbound one (ERANGE); the new bitmap is merged with the bits

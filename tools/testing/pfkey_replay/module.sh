@@ -10,12 +10,29 @@
 kver=${1:-$(stock_kver)}
 stage=$CACHE/module/$kver
 src=$(pristine_tree)
+headers=/lib/modules/$kver/build
+
+# "VERSION.PATCHLEVEL.SUBLEVEL" of a kernel tree or headers directory.
+tree_version() { make -s -C "$1" kernelversion 2>/dev/null; }
+
+# af_key.c must be the one the kernel was built from: after a kernel update
+# a rebuild (DKMS) must not pair the old source with the new kernel.
+[ -f "$headers/Makefile" ] || die "no headers for $kver ($headers)"
+have=$(tree_version "$src") want=$(tree_version "$headers")
+[ "$have" = "$want" ] ||
+	die "linux-source is $have but $kver is $want: install the linux-source package of that kernel's version"
 
 rm -rf "$stage.new"
 mkdir -p "$stage.new/net/key"
 cp "$src/net/key/af_key.c" "$stage.new/net/key/af_key_main.c"
-(cd "$stage.new" && git apply --include=net/key/af_key_main.c \
-	"$REPO"/patches/0004-*.diff) || die "af_key patch does not apply"
+# Every patch of the series that changes af_key, in order (not the rename).
+while read -r name; do
+	diff=$REPO/patches/$name.diff
+	[ -f "$diff" ] && grep -q '^+++ b/net/key/af_key_main.c' "$diff" ||
+		continue
+	(cd "$stage.new" && git apply --include=net/key/af_key_main.c "$diff") ||
+		die "$name does not apply to $kver's af_key.c"
+done <"$REPO/patches/series"
 (cd "$REPO" && cp --parents Kbuild compat/* net/key/af_key_replay.[ch] \
 	include/uapi/linux/pfkey_replay.h "$stage.new/")
 
