@@ -7,7 +7,7 @@
 RUN := tools/testing/pfkey_replay/run
 KVER ?= $(shell . tools/testing/pfkey_replay/lib.sh && stock_kver)
 
-.PHONY: demo test bench fuzz deps module install dkms patches apply tools kernel kunit checkpatch
+.PHONY: demo test bench fuzz deps module install dkms patches apply refresh tools kernel kunit checkpatch
 
 demo:			## the stock Debian kernel in QEMU, with the module
 	$(RUN) demo
@@ -40,6 +40,9 @@ patches:		## the series, git format-patch style, into build/patches
 
 apply:			## apply the series to TREE=/path/to/linux-6.1
 	tools/testing/pfkey_replay/apply.sh $(TREE)
+
+refresh:		## patches/ from the edited series in TREE (commits over tag base)
+	tools/testing/pfkey_replay/refresh.sh $(TREE)
 
 tools:			## the C++ library and sareplay, into build/tools
 	cmake -S tools -B build/tools -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -2,8 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Make the namespaces pfkey_replay expects, run it, and clean up.
 set -u
-ip=/usr/sbin/ip
+ksft_skip=4
+ip=ip
 dir=$(dirname "$0")
+
+[ "$(id -u)" = 0 ] || { echo "SKIP: pfkey_replay needs root"; exit $ksft_skip; }
+command -v $ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit $ksft_skip; }
+modprobe -q af_key 2>/dev/null
+modprobe -q xfrm_user 2>/dev/null
 
 cleanup() { for n in ns1 ns2 ns3; do $ip netns del $n 2>/dev/null; done; }
 trap cleanup EXIT
