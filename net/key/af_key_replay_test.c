@@ -9,6 +9,7 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/net.h>
+#include <linux/prandom.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <net/net_namespace.h>
@@ -207,7 +208,7 @@ static void set_thresh(struct kunit *test, struct xfrm_state *x, u32 packets,
 		.sadb_x_replay_thresh_msecs = msecs,
 	};
 
-	KUNIT_ASSERT_EQ(test, 0, pfkey_replay_apply(x, NULL, &th));
+	KUNIT_ASSERT_EQ(test, 0, pfkey_replay_apply(x, NULL, &th, NULL));
 }
 
 static void advance(struct xfrm_state *x, u32 seq)
@@ -494,28 +495,28 @@ static void set_rules(struct kunit *test)
 	st = state_ext(test, 64, 0);
 	st->sadb_x_replay_state_oseq = 99;
 	st->sadb_x_replay_state_seq = 50;
-	KUNIT_EXPECT_EQ(test, -ERANGE, pfkey_replay_apply(t->x, st, NULL));
+	KUNIT_EXPECT_EQ(test, -ERANGE, pfkey_replay_apply(t->x, st, NULL, NULL));
 	st->sadb_x_replay_state_oseq = 100;
 	st->sadb_x_replay_state_seq = 49;
-	KUNIT_EXPECT_EQ(test, -ERANGE, pfkey_replay_apply(t->x, st, NULL));
+	KUNIT_EXPECT_EQ(test, -ERANGE, pfkey_replay_apply(t->x, st, NULL, NULL));
 	st->sadb_x_replay_state_seq = 50;
 	st->sadb_x_replay_state_flags = SADB_X_REPLAY_F_ESN;
-	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_apply(t->x, st, NULL));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_apply(t->x, st, NULL, NULL));
 	st = state_ext(test, 32, 0);
 	st->sadb_x_replay_state_oseq = 200;
 	st->sadb_x_replay_state_seq = 60;
-	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_apply(t->x, st, NULL));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_apply(t->x, st, NULL, NULL));
 	KUNIT_EXPECT_EQ(test, 100U, t->x->replay_esn->oseq);
 
 	st = state_ext(test, 64, 0);
 	st->sadb_x_replay_state_oseq = 200;
 	st->sadb_x_replay_state_seq = 60;
-	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_apply(t->x, st, NULL));
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_apply(t->x, st, NULL, NULL));
 	KUNIT_EXPECT_EQ(test, 200U, t->x->replay_esn->oseq);
 	KUNIT_EXPECT_EQ(test, 60U, t->x->replay_esn->seq);
 
 	t->x->km.state = XFRM_STATE_EXPIRED;
-	KUNIT_EXPECT_EQ(test, -ESRCH, pfkey_replay_apply(t->x, st, NULL));
+	KUNIT_EXPECT_EQ(test, -ESRCH, pfkey_replay_apply(t->x, st, NULL, NULL));
 }
 
 /* The window moves forward and keeps what was accepted, in every layout. */
@@ -541,7 +542,7 @@ static void set_merges_bitmap(struct kunit *test)
 			modes[i] == XFRM_REPLAY_MODE_ESN ? SADB_X_REPLAY_F_ESN : 0;
 		st->sadb_x_replay_state_seq = 6;
 		st->sadb_x_replay_state_bitmap[0] = 1;
-		KUNIT_EXPECT_EQ(test, 0, pfkey_replay_apply(x, st, NULL));
+		KUNIT_EXPECT_EQ(test, 0, pfkey_replay_apply(x, st, NULL, NULL));
 
 		skb = alloc_skb(sizeof(struct sadb_msg), GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, skb);
@@ -595,6 +596,391 @@ static void overrun_once_per_episode(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -ENOBUFS, pfkey_recv_len(t->sock));
 }
 
+/* The extensions pfkey_replay_append() gives for @x, kunit-managed. */
+static struct sadb_x_replay_state *appended_state(struct kunit *test,
+						  const struct xfrm_state *x)
+{
+	const struct sadb_x_replay_state *got;
+	struct sadb_x_replay_state *copy;
+	struct sk_buff *skb;
+	size_t len;
+
+	skb = alloc_skb(sizeof(struct sadb_msg), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_zero(skb, sizeof(struct sadb_msg));
+	((struct sadb_msg *)skb->data)->sadb_msg_len =
+		WORDS(sizeof(struct sadb_msg));
+	skb = pfkey_replay_append(skb, x, SADB_X_REPLAY_CAUSE_NONE);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(skb));
+	KUNIT_EXPECT_EQ(test, (size_t)skb->len,
+			((struct sadb_msg *)skb->data)->sadb_msg_len *
+			sizeof(u64));
+	got = find_ext((void *)skb->data, SADB_X_EXT_REPLAY_STATE);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	len = got->sadb_x_replay_state_len * sizeof(u64);
+	KUNIT_EXPECT_PTR_EQ(test, (void *)got + len,
+			    (void *)skb_tail_pointer(skb));
+	copy = kunit_kzalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, copy);
+	memcpy(copy, got, len);
+	kfree_skb(skb);
+	return copy;
+}
+
+/* A window NEWAE set to 0 under a live ESN SA: nothing to divide by. */
+static void esn_window_zero(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state *st;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_ESN, 128);
+	t->x->replay_esn->seq = 77;
+	t->x->replay_esn->bmp[0] = ~0U;
+	t->x->replay_esn->replay_window = 0;
+	st = appended_state(test, t->x);
+	KUNIT_EXPECT_EQ(test, 0U, st->sadb_x_replay_state_window);
+	KUNIT_EXPECT_EQ(test, WORDS(sizeof(*st)),
+			(size_t)st->sadb_x_replay_state_len);
+	KUNIT_EXPECT_EQ(test, 77ULL, st->sadb_x_replay_state_seq);
+
+	/* And a state for window 0 applies. */
+	st = state_ext(test, 0, 0);
+	st->sadb_x_replay_state_flags = SADB_X_REPLAY_F_ESN;
+	st->sadb_x_replay_state_seq = 80;
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_apply(t->x, st, NULL, NULL));
+	KUNIT_EXPECT_EQ(test, 80U, t->x->replay_esn->seq);
+}
+
+/* Whatever the window field says, a message never reports more than the
+ * bitmap holds: sizes and indices come from one clamped read.
+ */
+static void window_clamped_to_bitmap(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state *st;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_BMP, 64);
+	t->x->replay_esn->replay_window = 4096;
+	t->x->replay_esn->seq = 10;
+	st = appended_state(test, t->x);
+	KUNIT_EXPECT_EQ(test, 64U, st->sadb_x_replay_state_window);
+	KUNIT_EXPECT_EQ(test, WORDS(sizeof(*st)) + 1,
+			(size_t)st->sadb_x_replay_state_len);
+}
+
+/* The input path's view of age @age, bit by bit (xfrm_replay_check_bmp()). */
+static bool ring_reference(const struct xfrm_replay_state_esn *esn, u32 age)
+{
+	u32 w = esn->replay_window, top = (esn->seq - 1) % w;
+	u32 slot = top >= age ? top - age : w - (age - top);
+
+	return esn->bmp[slot / 32] & BIT(slot % 32);
+}
+
+static bool canonical_bit(const struct sadb_x_replay_state *st, u32 age)
+{
+	return st->sadb_x_replay_state_bitmap[age / 32] & BIT(age % 32);
+}
+
+/* One window and top: ring -> canonical against the per-bit reference,
+ * then canonical -> ring and back.
+ */
+static void ring_case(struct kunit *test, struct rnd_state *rnd, u32 window,
+		      u32 seq)
+{
+	struct xfrm_state *x = test_state(test, XFRM_REPLAY_MODE_ESN, window);
+	struct xfrm_replay_state_esn *esn = x->replay_esn;
+	struct sadb_x_replay_state *st, *back;
+	unsigned int i;
+	u32 age;
+
+	esn->seq = seq;
+	esn->seq_hi = 1;
+	for (i = 0; i < esn->bmp_len; i++)
+		esn->bmp[i] = prandom_u32_state(rnd);
+	if (window % 32)
+		esn->bmp[esn->bmp_len - 1] &= GENMASK(window % 32 - 1, 0);
+
+	st = appended_state(test, x);
+	KUNIT_ASSERT_EQ(test, window, st->sadb_x_replay_state_window);
+	for (age = 0; age < window; age++)
+		KUNIT_ASSERT_EQ_MSG(test, ring_reference(esn, age),
+				    canonical_bit(st, age),
+				    "window %u seq %u age %u", window, seq, age);
+
+	/* Set the same state back onto a cleared ring. */
+	memset(esn->bmp, 0, esn->bmp_len * sizeof(u32));
+	KUNIT_ASSERT_EQ(test, 0, pfkey_replay_apply(x, st, NULL, NULL));
+	back = appended_state(test, x);
+	KUNIT_EXPECT_EQ(test, 0,
+			memcmp(st, back,
+			       st->sadb_x_replay_state_len * sizeof(u64)));
+	put_state(x);
+}
+
+/* The word-run conversion agrees with the per-bit one, both ways, for
+ * windows that are not multiples of 32, tops on every side of a wrap, a
+ * fresh SA (seq 0) and the top of the 32-bit space.
+ */
+static void ring_conversion_both_ways(struct kunit *test)
+{
+	static const u32 windows[] = { 1, 5, 31, 32, 33, 100, 128, 1000, 4096 };
+	static const u32 seqs[] = { 0, 1, 2, 31, 32, 33, 999, 4095, 4096,
+				    4097, 0x7fffffff, 0xffffffff };
+	struct rnd_state rnd;
+	unsigned int w, q;
+
+	prandom_seed_state(&rnd, 42);
+	for (w = 0; w < ARRAY_SIZE(windows); w++)
+		for (q = 0; q < ARRAY_SIZE(seqs); q++)
+			ring_case(test, &rnd, windows[w], seqs[q]);
+}
+
+/* A top that moves by the whole window or more keeps nothing old. */
+static void set_far_ahead_drops_old_bits(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state *st;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_BMP, 64);
+	t->x->replay_esn->seq = 100;
+	t->x->replay_esn->bmp[0] = ~0U;
+	t->x->replay_esn->bmp[1] = ~0U;
+	st = state_ext(test, 64, 0);
+	st->sadb_x_replay_state_seq = 164;
+	st->sadb_x_replay_state_bitmap[0] = 1;
+	KUNIT_ASSERT_EQ(test, 0, pfkey_replay_apply(t->x, st, NULL, NULL));
+	st = appended_state(test, t->x);
+	KUNIT_EXPECT_EQ(test, 1U, st->sadb_x_replay_state_bitmap[0]);
+	KUNIT_EXPECT_EQ(test, 0U, st->sadb_x_replay_state_bitmap[1]);
+
+	/* 63 ahead: the old top survives as age 63, nothing below it. */
+	st = state_ext(test, 64, 0);
+	st->sadb_x_replay_state_seq = 227;
+	KUNIT_ASSERT_EQ(test, 0, pfkey_replay_apply(t->x, st, NULL, NULL));
+	st = appended_state(test, t->x);
+	KUNIT_EXPECT_EQ(test, 0U, st->sadb_x_replay_state_bitmap[0]);
+	KUNIT_EXPECT_EQ(test, (u32)BIT(31), st->sadb_x_replay_state_bitmap[1]);
+}
+
+/* A refused state leaves the thresholds sent with it unapplied. */
+static void refused_state_keeps_thresholds(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_thresh th = {
+		.sadb_x_replay_thresh_len = WORDS(sizeof(th)),
+		.sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH,
+		.sadb_x_replay_thresh_packets = 7,
+		.sadb_x_replay_thresh_msecs = 700,
+	};
+	struct sadb_x_replay_state *st;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_LEGACY, 32);
+	t->x->replay.oseq = 50;
+	st = state_ext(test, 32, 0);
+	st->sadb_x_replay_state_oseq = 49;
+	KUNIT_EXPECT_EQ(test, -ERANGE,
+			pfkey_replay_apply(t->x, st, &th, NULL));
+	KUNIT_EXPECT_EQ(test, 0U, t->x->replay_maxdiff);
+	KUNIT_EXPECT_EQ(test, 0U, t->x->replay_maxage);
+	KUNIT_EXPECT_FALSE(test, timer_pending(&t->x->rtimer));
+}
+
+/* The reply is completed in the critical section that applied the state. */
+static void set_reply_carries_state_in_force(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	const struct sadb_x_replay_state *got;
+	const struct sadb_x_replay_thresh *th;
+	struct sadb_x_replay_state *st;
+	struct sadb_x_replay_thresh thresh = {
+		.sadb_x_replay_thresh_len = WORDS(sizeof(thresh)),
+		.sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH,
+		.sadb_x_replay_thresh_packets = 9,
+	};
+	struct sk_buff *skb;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_ESN, 4096);
+	skb = alloc_skb(sizeof(struct sadb_msg), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_zero(skb, sizeof(struct sadb_msg));
+	((struct sadb_msg *)skb->data)->sadb_msg_len =
+		WORDS(sizeof(struct sadb_msg));
+	KUNIT_ASSERT_EQ(test, 0, pfkey_replay_reserve(skb));
+
+	st = state_ext(test, 4096, 0);
+	st->sadb_x_replay_state_flags = SADB_X_REPLAY_F_ESN;
+	st->sadb_x_replay_state_oseq = 5ULL << 32;
+	st->sadb_x_replay_state_seq = 4000;
+	st->sadb_x_replay_state_bitmap[127] = BIT(31);
+	KUNIT_ASSERT_EQ(test, 0, pfkey_replay_apply(t->x, st, &thresh, skb));
+
+	th = find_ext((void *)skb->data, SADB_X_EXT_REPLAY_THRESH);
+	got = find_ext((void *)skb->data, SADB_X_EXT_REPLAY_STATE);
+	KUNIT_ASSERT_NOT_NULL(test, th);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	KUNIT_EXPECT_EQ(test, 9U, th->sadb_x_replay_thresh_packets);
+	KUNIT_EXPECT_EQ(test, 5ULL << 32, got->sadb_x_replay_state_oseq);
+	KUNIT_EXPECT_EQ(test, (u32)BIT(31),
+			got->sadb_x_replay_state_bitmap[127]);
+	KUNIT_EXPECT_EQ(test, (size_t)skb->len,
+			((struct sadb_msg *)skb->data)->sadb_msg_len *
+			sizeof(u64));
+	kfree_skb(skb);
+}
+
+/* The replay paths raise events with km_event.seq and .portid unset:
+ * notifications must not carry them. An explicit update carries its
+ * request's.
+ */
+static void notification_seq_and_pid(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct km_event c = {
+		.event = XFRM_MSG_NEWAE,
+		.seq = 0xdeadbeef,
+		.portid = 0xfeedface,
+	};
+	struct sadb_msg *msg;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_LEGACY, 32);
+	while (pfkey_recv_len(t->sock) > 0)
+		;
+
+	c.data.aevent = XFRM_REPLAY_UPDATE;
+	km_state_notify(t->x, &c);
+	msg = pfkey_next(t->sock);
+	KUNIT_ASSERT_NOT_NULL(test, msg);
+	KUNIT_EXPECT_EQ(test, SADB_X_REPLAY_NOTIFY, msg->sadb_msg_type);
+	KUNIT_EXPECT_EQ(test, 0U, msg->sadb_msg_seq);
+	KUNIT_EXPECT_EQ(test, 0U, msg->sadb_msg_pid);
+	kfree(msg);
+
+	c.data.aevent = XFRM_AE_CU;
+	km_state_notify(t->x, &c);
+	msg = pfkey_next(t->sock);
+	KUNIT_ASSERT_NOT_NULL(test, msg);
+	KUNIT_EXPECT_EQ(test, 0xdeadbeefU, msg->sadb_msg_seq);
+	KUNIT_EXPECT_EQ(test, 0xfeedfaceU, msg->sadb_msg_pid);
+	kfree(msg);
+}
+
+static void thresh_msecs_maximum(struct kunit *test)
+{
+	struct sadb_x_replay_thresh th = {
+		.sadb_x_replay_thresh_len = WORDS(sizeof(th)),
+		.sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH,
+		.sadb_x_replay_thresh_msecs = SADB_X_REPLAY_MSECS_MAX,
+	};
+
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_ext((void *)&th));
+	th.sadb_x_replay_thresh_msecs++;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)&th));
+	th.sadb_x_replay_thresh_msecs = U32_MAX;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_ext((void *)&th));
+}
+
+/* Replay extensions where a message does not use them are refused. */
+static void extensions_only_where_used(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	void *none[PFKEY_EXT_HDRS] = {}, *thresh[PFKEY_EXT_HDRS] = {};
+	void *state[PFKEY_EXT_HDRS] = {};
+	struct {
+		struct sadb_msg hdr;
+		struct sadb_x_replay_thresh th;
+	} m = {};
+
+	thresh[SADB_X_EXT_REPLAY_THRESH - 1] = &m.th;
+	state[SADB_X_EXT_REPLAY_STATE - 1] = &m.th;
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_use(SADB_GET, none));
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_use(SADB_ADD, thresh));
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_verify_use(SADB_UPDATE, thresh));
+	KUNIT_EXPECT_EQ(test, 0,
+			pfkey_replay_verify_use(SADB_X_SET_REPLAY, state));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_use(SADB_ADD, state));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			pfkey_replay_verify_use(SADB_UPDATE, state));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_use(SADB_GET, thresh));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_replay_verify_use(SADB_DUMP, state));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			pfkey_replay_verify_use(SADB_X_REPLAY_REGISTER, thresh));
+
+	/* Through the socket: a flush with thresholds flushes nothing. */
+	m.hdr.sadb_msg_type = SADB_FLUSH;
+	m.hdr.sadb_msg_satype = SADB_SATYPE_ESP;
+	m.hdr.sadb_msg_len = WORDS(sizeof(m));
+	m.th.sadb_x_replay_thresh_len = WORDS(sizeof(m.th));
+	m.th.sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_roundtrip(t->sock, &m));
+}
+
+/* What promiscuous or unregistered sockets may be shown, by content. */
+static void new_types_recognised(struct kunit *test)
+{
+	struct {
+		struct sadb_msg hdr;
+		u64 words[4];	/* one extension header per word */
+	} m = {};
+	struct sk_buff *skb = alloc_skb(sizeof(m), GFP_KERNEL);
+	struct sadb_ext *ext[4];
+	struct sadb_msg *hdr;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	hdr = skb_put_zero(skb, sizeof(m));
+	for (i = 0; i < 4; i++)
+		ext[i] = (struct sadb_ext *)((u64 *)(hdr + 1) + i);
+	hdr->sadb_msg_type = SADB_GET;
+	hdr->sadb_msg_len = WORDS(sizeof(m));
+	ext[0]->sadb_ext_len = 1;
+	ext[0]->sadb_ext_type = SADB_EXT_SA;
+	ext[1]->sadb_ext_len = 1;
+	ext[1]->sadb_ext_type = SADB_X_EXT_FILTER;
+	ext[2]->sadb_ext_len = 2;
+	ext[2]->sadb_ext_type = 40;	/* unknown, not ours */
+	KUNIT_EXPECT_FALSE(test, pfkey_replay_msg_is_new(skb));
+	ext[2]->sadb_ext_type = SADB_X_EXT_REPLAY_STATE;
+	KUNIT_EXPECT_TRUE(test, pfkey_replay_msg_is_new(skb));
+	/* Past a malformed length nothing was parsed, nothing counts. */
+	ext[1]->sadb_ext_len = 0;
+	KUNIT_EXPECT_FALSE(test, pfkey_replay_msg_is_new(skb));
+	ext[1]->sadb_ext_len = 9;
+	KUNIT_EXPECT_FALSE(test, pfkey_replay_msg_is_new(skb));
+	/* Nor past the buffer, whatever the header claims. */
+	ext[1]->sadb_ext_len = 1;
+	hdr->sadb_msg_len = 0xffff;
+	skb_trim(skb, sizeof(*hdr) + 2 * sizeof(u64));
+	KUNIT_EXPECT_FALSE(test, pfkey_replay_msg_is_new(skb));
+	hdr->sadb_msg_type = SADB_X_REPLAY_NOTIFY;
+	KUNIT_EXPECT_TRUE(test, pfkey_replay_msg_is_new(skb));
+	kfree_skb(skb);
+}
+
+/* The reply to SADB_X_REPLAY_REGISTER does not echo the caller's errno;
+ * each registered socket counts once in the namespace's gate.
+ */
+static void register_reply_and_gate(struct kunit *test)
+{
+	struct sadb_msg reg = {
+		.sadb_msg_type = SADB_X_REPLAY_REGISTER,
+		.sadb_msg_len = WORDS(sizeof(reg)),
+		.sadb_msg_errno = EIO,
+	};
+	struct socket *sock;
+
+	KUNIT_ASSERT_EQ(test, 0, sock_create_kern(&init_net, PF_KEY, SOCK_RAW,
+						  PF_KEY_V2, &sock));
+	KUNIT_EXPECT_EQ(test, 0, pfkey_roundtrip(sock, &reg));
+	/* This suite's own socket, and this one. */
+	KUNIT_EXPECT_EQ(test, 2,
+			atomic_read(&init_net.xfrm.aevent_km_subscribers));
+	KUNIT_EXPECT_TRUE(test, xfrm_aevent_is_on(&init_net));
+	sock_release(sock);
+	KUNIT_EXPECT_EQ(test, 1,
+			atomic_read(&init_net.xfrm.aevent_km_subscribers));
+}
+
 static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(count_threshold_inbound),
 	KUNIT_CASE(count_threshold_outbound),
@@ -609,6 +995,17 @@ static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(set_rules),
 	KUNIT_CASE(set_merges_bitmap),
 	KUNIT_CASE(overrun_once_per_episode),
+	KUNIT_CASE(esn_window_zero),
+	KUNIT_CASE(window_clamped_to_bitmap),
+	KUNIT_CASE(ring_conversion_both_ways),
+	KUNIT_CASE(set_far_ahead_drops_old_bits),
+	KUNIT_CASE(refused_state_keeps_thresholds),
+	KUNIT_CASE(set_reply_carries_state_in_force),
+	KUNIT_CASE(notification_seq_and_pid),
+	KUNIT_CASE(thresh_msecs_maximum),
+	KUNIT_CASE(extensions_only_where_used),
+	KUNIT_CASE(new_types_recognised),
+	KUNIT_CASE(register_reply_and_gate),
 	{}
 };
 

@@ -13,14 +13,27 @@ mapfile -t commits < <(git -C "$tree" rev-list --reverse base..HEAD)
 [ ${#names[@]} -eq ${#commits[@]} ] ||
 	die "$tree has ${#commits[@]} commits over base, the series ${#names[@]}"
 
+# Check everything before writing anything.
+for i in "${!names[@]}"; do
+	p=$REPO/patches/${names[$i]}
+	[ -f "$p.files" ] || continue
+	while read -r f; do
+		git -C "$tree" diff --quiet "${commits[$i]}" HEAD -- "$f" ||
+			die "$f is added by ${names[$i]} and changed by a later commit"
+		# Never overwrite work here that the tree does not have.
+		if ! git -C "$REPO" diff --quiet HEAD -- "$f" &&
+		   ! git -C "$tree" show "HEAD:$f" | cmp -s - "$REPO/$f"; then
+			die "$f has uncommitted changes here that $tree lacks"
+		fi
+	done <"$p.files"
+done
+
 for i in "${!names[@]}"; do
 	name=${names[$i]} c=${commits[$i]} p=$REPO/patches/${names[$i]}
 	excludes=()
 	if [ -f "$p.files" ]; then
 		while read -r f; do
 			# The repository keeps one copy: the series' last word on it.
-			git -C "$tree" diff --quiet "$c" HEAD -- "$f" ||
-				die "$f is added by $name and changed by a later commit"
 			git -C "$tree" show "$c:$f" >"$REPO/$f"
 			excludes+=(":(exclude)$f")
 		done <"$p.files"
