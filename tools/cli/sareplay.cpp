@@ -2,7 +2,9 @@
 // sareplay: read, follow and set the anti-replay state of IPsec SAs through
 // the PF_KEY replay extension, or XFRM netlink where the kernel lacks it.
 // See sareplay.8.
+#include <algorithm>
 #include <arpa/inet.h>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -26,6 +28,7 @@ using nlohmann::json;
 // Exit codes, as sareplay.8 documents them.
 constexpr int kExitFailed = 1;	// the kernel refused, or no such SA
 constexpr int kExitUsage = 2;	// bad arguments: nothing was sent
+constexpr int kExitTimeout = 3;	// monitor --timeout expired
 
 volatile std::sig_atomic_t stop_requested = 0;
 
@@ -39,6 +42,7 @@ struct Options {
 	std::vector<std::string> bitmap;
 	std::uint32_t packets = 0, msecs = 0;
 	std::optional<unsigned> count;
+	std::optional<double> timeout_seconds;
 };
 
 const char *cause_name(std::uint8_t cause)
@@ -294,16 +298,51 @@ int cmd_set(const Options &o, replay::Backend &b)
 	return 0;
 }
 
+std::string notifications_text(unsigned seen, std::optional<unsigned> count)
+{
+	std::string text = std::to_string(seen);
+
+	if (count)
+		text += " of " + std::to_string(*count);
+	return text + (seen == 1 && !count ? " notification" : " notifications");
+}
+
 int cmd_monitor(const Options &o, replay::Backend &b)
 {
+	using clock = std::chrono::steady_clock;
+	// Wakes up at least this often to flush output and see a signal.
+	constexpr auto kSlice = 200ms;
+
 	if (auto sub = b.subscribe(); !sub)
 		return fail(sub.error());
 	std::signal(SIGINT, [](int) { stop_requested = 1; });
 	std::signal(SIGTERM, [](int) { stop_requested = 1; });
+	// From here on no notification is missed: a script waits for this
+	// line before it makes the traffic it wants to see.
+	std::cerr << "sareplay: subscribed (" << replay::name(b.kind()) << ")"
+		  << std::endl;
 
+	std::optional<clock::time_point> deadline;
+	if (o.timeout_seconds)
+		deadline = clock::now() +
+			   std::chrono::duration_cast<clock::duration>(
+				   std::chrono::duration<double>(*o.timeout_seconds));
 	unsigned seen = 0;
 	while (!stop_requested && (!o.count || seen < *o.count)) {
-		auto event = b.next_event(200ms);
+		auto wait = std::chrono::milliseconds(kSlice);
+		if (deadline) {
+			const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+				*deadline - clock::now());
+			if (left <= 0ms) {
+				std::cout.flush();
+				std::cerr << "sareplay: monitor: timed out after "
+					  << *o.timeout_seconds << " s with "
+					  << notifications_text(seen, o.count) << "\n";
+				return kExitTimeout;
+			}
+			wait = std::min(wait, left);
+		}
+		auto event = b.next_event(wait);
 		if (!event) {
 			if (event.error().code == ETIMEDOUT ||
 			    event.error().code == EINTR) {
@@ -356,6 +395,19 @@ int main(int argc, char **argv)
 	auto *monitor = app.add_subcommand("monitor",
 					   "print replay notifications as they arrive");
 	monitor->add_option("--count", o.count, "stop after this many");
+	monitor->add_option("--timeout", o.timeout_seconds,
+			    "give up after this many seconds (exit status 3)")
+		->type_name("SECONDS")
+		->check(CLI::Validator(
+			[](std::string &text) -> std::string {
+				try {
+					if (std::stod(text) > 0)
+						return {};
+				} catch (const std::exception &) {
+				}
+				return "not a number of seconds above 0: " + text;
+			},
+			""));
 	auto *get = app.add_subcommand("get", "show one SA's thresholds and replay state");
 	add_sa_options(get, o);
 	app.add_subcommand("dump", "show every SA's thresholds and replay state");

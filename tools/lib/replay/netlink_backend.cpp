@@ -141,8 +141,13 @@ public:
 	{
 		if (!events_)
 			return Error{EINVAL, "next_event() before subscribe()"};
+		// A datagram with no aevent in it (an SA gone already) does not
+		// restart the wait: @timeout bounds the whole call.
+		const auto deadline = std::chrono::steady_clock::now() + timeout;
 		while (backlog_.empty()) {
-			auto got = receive_events(timeout);
+			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+				deadline - std::chrono::steady_clock::now());
+			auto got = receive_events(std::max(left, std::chrono::milliseconds(0)));
 			if (!got)
 				return got.error();
 		}
