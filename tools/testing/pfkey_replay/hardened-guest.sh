@@ -4,9 +4,9 @@
 # root and as an unprivileged user in its own user namespace, ESP still
 # flowing after it, then the kernel's own verdict: no sanitizer, lockdep or
 # kmemleak report. TAP to /run/results/tap.txt.
-# Usage: hardened-guest.sh SELFTEST_DIR FUZZ_BINARY
+# Usage: hardened-guest.sh SELFTEST_DIR   (pfkey_replay, pfkey_fuzz; selftest.sh)
 set -u
-bin=$1 fuzz=$2
+bin=$1 fuzz=$1/pfkey_fuzz
 tap=/run/results/tap.txt
 here=$(dirname "$0")
 ip=/usr/sbin/ip

@@ -172,6 +172,9 @@ int main(int argc, char **argv)
 		if (destructive(m.hdr.sadb_msg_type) || names_protected_spi(&m))
 			continue;
 		fd = rnd() % 2 ? reg : plain;
+		/* The unregistered socket must stay so. */
+		if (m.hdr.sadb_msg_type == SADB_X_REPLAY_REGISTER)
+			fd = reg;
 		seq = (uint32_t)i + 1;
 		m.hdr.sadb_msg_seq = seq;
 		sent++;

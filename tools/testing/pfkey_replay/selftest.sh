@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the pfkey_replay selftest with the kselftest harness of
-# linux-source-6.1. Prints the directory holding pfkey_replay(.sh).
+# linux-source-6.1, and the harness's PF_KEY programs (legacy_bytes,
+# pfkey_fuzz). Prints the directory holding pfkey_replay(.sh).
 . "$(dirname "$0")/lib.sh"
 
 src=$(pristine_tree)
@@ -12,8 +13,10 @@ cp "$src/tools/testing/selftests/kselftest_harness.h" \
 cp "$REPO/tools/testing/selftests/net/pfkey_replay.c" \
 	"$REPO/tools/testing/selftests/net/pfkey_replay.sh" \
 	"$REPO/tools/testing/selftests/net/pfkey_replay_lib.h" "$out/net/"
-gcc -O2 -Wall -Werror -I"$REPO/include/uapi" \
+gcc -O2 -Wall -Werror -pthread -I"$REPO/include/uapi" \
 	-o "$out/net/pfkey_replay" "$out/net/pfkey_replay.c" >&2
 gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -o "$out/net/legacy_bytes" \
 	"$HARNESS/legacy_bytes.c" >&2
+gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -I"$out/net" \
+	-o "$out/net/pfkey_fuzz" "$HARNESS/pfkey_fuzz.c" >&2
 echo "$out/net"
