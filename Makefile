@@ -12,7 +12,7 @@ KVER ?= $(shell . tools/testing/pfkey_replay/lib.sh && stock_kver)
 demo:			## the stock Debian kernel in QEMU, with the module
 	$(RUN) demo
 
-test:			## every tier: style, kunit, module, patched, netlink, userspace
+test:			## every tier: style, kunit, module, patched, netlink, userspace, failover, harness
 	$(RUN) test
 
 bench:			## ESP rate and notification cost, side by side

@@ -5,6 +5,7 @@
 set -u
 ip=/usr/sbin/ip
 dir=$(dirname "$0")
+. "$dir/guest-lib.sh"
 bench=$dir/bench
 demo=$dir/demo
 key=0x00112233445566778899aabbccddeeff01020304
@@ -29,20 +30,42 @@ flood() { $bench flood ns1 10.0.0.2 "$secs" | awk '{ print $2 }'; }
 stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
 	m = v[int((NR + 1) / 2)]; printf "%d %.1f\n", m, 100 * (v[NR] - v[1]) / m }'; }
 
+# Listeners start in the background and the flood waits until they listen:
+# bench says "ready", sareplay says "subscribed", and iproute2, which says
+# nothing, shows up in the namespace's netlink table.
+# Netlink sockets of namespace @1 in XFRM's AEVENTS group (XFRMNLGRP_AEVENTS
+# is group 3: bit 2 of /proc/net/netlink's first 32 groups).
+aevent_listeners() {
+	$ip netns exec "$1" cat /proc/net/netlink |
+		while read -r _ protocol _ groups _; do
+			[ "$protocol" = 6 ] && (( 16#$groups & 4 )) && echo
+		done | wc -l
+}
+listeners_above() { [ "$(aevent_listeners "$1")" -gt "$2" ]; }
+said_ready() { grep -q '^ready' "$1"; }
+# A bench listener for @3 seconds from when it is ready, in the background.
+# Usage: bench_listen KIND NS SECONDS OUTPUT
+bench_listen() {
+	timeout $(($3 + 60)) $bench listen "$1" "$2" "$3" >"$4" &
+	wait_until 30 said_ready "$4" || echo "# bench listen $1 $2: not ready after 30 s"
+}
+
 thresh 1000 1000
 none=() pfkey=() netlink=()
 for _ in $(seq "$rounds"); do
 	none+=("$(flood)")
-	$bench listen pfkey ns1 $((secs + 1)) >/dev/null &
-	$bench listen pfkey ns2 $((secs + 1)) >/dev/null &
-	sleep 0.5
+	bench_listen pfkey ns1 $((secs + 1)) "$tmp/listen1"
+	bench_listen pfkey ns2 $((secs + 1)) "$tmp/listen2"
 	pfkey+=("$(flood)")
 	wait
+	before1=$(aevent_listeners ns1) before2=$(aevent_listeners ns2)
 	$ip -n ns1 xfrm monitor aevent >/dev/null &
 	m1=$!
 	$ip -n ns2 xfrm monitor aevent >/dev/null &
 	m2=$!
-	sleep 0.5
+	wait_until 30 listeners_above ns1 "$before1" &&
+		wait_until 30 listeners_above ns2 "$before2" ||
+		echo "# ip xfrm monitor aevent: not listening after 30 s"
 	netlink+=("$(flood)")
 	kill $m1 $m2
 	wait 2>/dev/null
@@ -62,8 +85,7 @@ thresh 1 0
 delivery() {
 	local kind=$1
 
-	$bench listen "$kind" ns1 $((secs + 1)) >"$tmp/listen" &
-	sleep 0.5
+	bench_listen "$kind" ns1 $((secs + 1)) "$tmp/listen"
 	rate=$(flood)
 	wait
 	set -- $(tail -n 1 "$tmp/listen")
@@ -82,12 +104,16 @@ awk -v p="$(cat "$tmp/events-pfkey")" -v n="$(cat "$tmp/events-netlink")" \
 # Monitors at N=1: what each printed against what the SA sent. sareplay
 # must print every notification or say it lost some, on either backend.
 # Usage: monitor_row LABEL EVENT_PATTERN LOST_PATTERN COMMAND...
+monitor_ready() {
+	grep -q '^sareplay: subscribed' "$tmp/monitor.err" || listeners_above ns1 "$1"
+}
 monitor_row() {
-	local label=$1 event=$2 lost=$3 mon rate printed losses
+	local label=$1 event=$2 lost=$3 mon rate printed losses before
 	shift 3
-	"$@" >"$tmp/monitor" &
+	before=$(aevent_listeners ns1)
+	"$@" >"$tmp/monitor" 2>"$tmp/monitor.err" &
 	mon=$!
-	sleep 0.5
+	wait_until 30 monitor_ready "$before" || echo "# $label: not listening after 30 s"
 	rate=$(flood)
 	sleep 0.5
 	# TERM: background jobs of a script ignore SIGINT, and ip does not

@@ -10,7 +10,7 @@ for tool in bench demo; do
 	gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -o "$CACHE/selftests/$tool" \
 		"$HARNESS/$tool.c"
 done
-cp "$HARNESS/bench-guest.sh" "$CACHE/selftests/"
+cp "$HARNESS/bench-guest.sh" "$HARNESS/guest-lib.sh" "$CACHE/selftests/"
 release=$(cmake_dir tools-release)
 cmake -S "$REPO/tools" -B "$release" -DCMAKE_BUILD_TYPE=Release \
 	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
@@ -19,11 +19,13 @@ image=$("$HARNESS/kernel.sh")
 
 # One VM run per kernel: the stock one gates events through compat/ (a
 # netlink sink), the patched one through xfrm_aevent_km_subscribe().
+# The time limits are generous guesses, not measurements: a benchmark that
+# runs into one still ends, and says so.
 bench_vm() {
 	local name=$1 out=$CACHE/results/bench-$1
 	shift
 	rm -rf "$out"
-	"$HARNESS/vm.sh" "$@" "$out" \
+	"$HARNESS/vm.sh" --timeout 900 "$@" "$out" \
 		env PFKEY_REPLAY_BIN="$CACHE/selftests/bench-guest.sh" \
 		SAREPLAY="$release/cli/sareplay" \
 		"$HARNESS/guest-tier.sh" "$name" "$st" "$ko" || true
@@ -37,7 +39,7 @@ bench_vm patched "$image" -
 # The failover daemon with 10,000 SAs, PF_KEY extension and netlink.
 echo "=== safailover, Debian's stock $kver + af_key module"
 rm -rf "$CACHE/results/bench-failover"
-"$HARNESS/vm.sh" "/boot/vmlinuz-$kver" "$kver" "$CACHE/results/bench-failover" \
+"$HARNESS/vm.sh" --timeout 1800 "/boot/vmlinuz-$kver" "$kver" "$CACHE/results/bench-failover" \
 	env FAILOVER_BENCH="${FAILOVER_SAS:-10000}" "$HARNESS/failover-guest.sh" module \
 	"$release" "$ko" || true
 sed -n '/^safailover/,$p' "$CACHE/results/bench-failover/tap.txt"

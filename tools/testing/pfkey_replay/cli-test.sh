@@ -5,6 +5,7 @@
 # PFKEY_PROBE_EXPECTS names the backend "auto" must pick on this kernel.
 set -u
 bin=$1 backend=$2
+. "$(dirname "$0")/guest-lib.sh"
 ip=/usr/sbin/ip
 sa="--spi 0x1001 --src 10.0.0.1 --dst 10.0.0.2"
 esn="--spi 0x1002 --src 10.0.0.1 --dst 10.0.0.2"
@@ -66,11 +67,15 @@ check thresh_off_read_back test "$(json_get '.thresh | "\(.packets) \(.msecs)"')
 # cause timer over netlink, so what is checked is the distance.
 sareplay thresh $sa --packets 5 --msecs 60000 >/dev/null
 sleep 1.2
-sareplay --json monitor --count 2 >/tmp/monitor.json &
+# Traffic only once the monitor says it is subscribed: started in the
+# background, its first start in the guest can take seconds. Its --timeout
+# bounds the wait for it.
+sareplay --json monitor --count 2 --timeout 60 >/tmp/monitor.json 2>/tmp/monitor.err &
 monitor=$!
-sleep 0.5
+check monitor_says_subscribed wait_until 60 grep -q '^sareplay: subscribed' /tmp/monitor.err
 send_udp 10
 wait $monitor
+sed 's/^/# monitor: /' /tmp/monitor.err
 check monitor_count_events test "$(jq -s '.[1].replay.oseq - .[0].replay.oseq == 5 and
 	.[1].replay.cause == "count" and .[1].replay.oseq >= 9' /tmp/monitor.json)" = true
 jq -c '.replay | {oseq, cause}' /tmp/monitor.json | sed 's/^/# monitor: /'

@@ -4,6 +4,7 @@
 set -u
 ip=/usr/sbin/ip
 demo=$(dirname "$0")/demo
+. "$(dirname "$0")/guest-lib.sh"
 key=0x00112233445566778899aabbccddeeff01020304
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 seq_of() { $ip -n "$1" xfrm state get dst 10.0.0.2 proto esp spi 0x1001 |
@@ -23,9 +24,10 @@ $ip -n ns2 xfrm policy add src 10.0.0.1 dst 10.0.0.2 dir in tmpl proto esp mode 
 say "af_key: $(/usr/sbin/modinfo -n af_key 2>/dev/null || echo built in) on $(uname -r)"
 say "ns1 -> ns2 ESP (AES-GCM), outbound SA 0x1001: N=10 packets, T=500 ms"
 $demo thresh ns1 0x1001 10.0.0.1 10.0.0.2 10 500
-$demo monitor ns1 6 &
+# Traffic once the monitor says it listens; shown live, and kept to see that.
+timeout 60 $demo monitor ns1 6 | tee /tmp/monitor &
 monitor=$!
-sleep 0.3
+wait_until 30 grep -q '^listening' /tmp/monitor
 $ip netns exec ns1 ping -q -c 25 -i 0.1 10.0.0.2 | tail -n 2
 wait $monitor
 say "what netlink (ip xfrm state) says: ns1 $(seq_of ns1); ns2 $(seq_of ns2)"

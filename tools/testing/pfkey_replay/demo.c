@@ -42,6 +42,9 @@ static int monitor(int fd, int seconds)
 	time_t end = time(NULL) + seconds;
 	struct msg m;
 
+	/* Registered already: demo-guest.sh sends traffic once it sees this. */
+	printf("listening for replay notifications for %d s\n", seconds);
+	fflush(stdout);
 	while (time(NULL) < end)
 		if (pfkey_recv(fd, &m, 200) == 1 &&
 		    m.hdr.sadb_msg_type == SADB_X_REPLAY_NOTIFY)

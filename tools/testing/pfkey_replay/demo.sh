@@ -2,10 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot Debian's stock 6.1 kernel in QEMU with the module and show a failover:
 # traffic through gw1, gw1 dies, gw2 takes over; the outage and the peer's
-# replay errors (0) at the end.
+# replay errors (0) at the end, then a one-line verdict: "demo: PASS ..." or
+# "demo: FAIL ..." (and a non-zero exit) when what it shows did not happen:
+# a failed or missing check (the failover.module line of the plan), replay
+# or sequence errors at the peer, an outage over max_outage_ms, a VM that
+# did not finish.
 # "demo.sh replay" shows the kernel extension alone instead: ESP, replay
 # notifications as they arrive, a set-replay and its effect.
 . "$(dirname "$0")/lib.sh"
+
+# VRRP at 100 ms adverts takes over in about 0.4 s on an idle machine and
+# in about 2 s while a kernel builds beside the VM; much more than that
+# means keepalived flapped.
+max_outage_ms=5000
+out=$CACHE/results/demo
 
 kver=$(stock_kver)
 ko=$("$HARNESS/module.sh" "$kver")
@@ -13,10 +23,10 @@ if [ "${1:-}" = replay ]; then
 	st=$("$HARNESS/selftest.sh")
 	gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -o "$CACHE/selftests/demo" \
 		"$HARNESS/demo.c"
-	cp "$HARNESS/demo-guest.sh" "$CACHE/selftests/"
+	cp "$HARNESS/demo-guest.sh" "$HARNESS/guest-lib.sh" "$CACHE/selftests/"
 	log "booting Debian's $kver in QEMU (software emulation: ~30 s)"
-	PFKEY_VM_LIVE=1 exec "$HARNESS/vm.sh" "/boot/vmlinuz-$kver" "$kver" \
-		"$CACHE/results/demo" env PFKEY_REPLAY_BIN="$CACHE/selftests/demo-guest.sh" \
+	PFKEY_VM_LIVE=1 exec "$HARNESS/vm.sh" --timeout 300 "/boot/vmlinuz-$kver" "$kver" \
+		"$out" env PFKEY_REPLAY_BIN="$CACHE/selftests/demo-guest.sh" \
 		"$HARNESS/guest-tier.sh" module "$st" "$ko"
 fi
 release=$(cmake_dir tools-release)
@@ -24,5 +34,37 @@ cmake -S "$REPO/tools" -B "$release" -DCMAKE_BUILD_TYPE=Release \
 	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$release" -j"$JOBS" >/dev/null
 log "booting Debian's $kver in QEMU (software emulation: ~2 minutes)"
-PFKEY_VM_LIVE=1 "$HARNESS/vm.sh" "/boot/vmlinuz-$kver" "$kver" "$CACHE/results/demo" \
-	"$HARNESS/failover-guest.sh" module "$release" "$ko"
+PFKEY_VM_LIVE=1 "$HARNESS/vm.sh" --timeout 420 "/boot/vmlinuz-$kver" "$kver" "$out" \
+	"$HARNESS/failover-guest.sh" module "$release" "$ko" || true
+
+# The verdict, from what the run wrote.
+tap=$out/tap.txt
+[ -e "$tap" ] || tap=/dev/null
+planned=$(awk '$1 == "failover.module" { print $2 }' "$HARNESS/plan")
+reported=$(grep -c '^ok \|^not ok ' "$tap" || true)
+failed=$(sed -n 's/^not ok failover\.module\.//p' "$tap" | paste -sd, | sed 's/,/, /g')
+outage=$(sed -n 's/^# outage \([0-9]*\) ms.*/\1/p' "$tap")
+read -r seq_errors seq_before replay_errors < <(sed -n \
+	's/^# peer XfrmInStateSeqError \([0-9]*\) (before the faults: \([0-9]*\)), replay errors on 0x2001 \([0-9]*\).*/\1 \2 \3/p' "$tap") || true
+problems=()
+[ ! -s "$out/failures" ] || problems+=("$(paste -sd';' "$out/failures" | sed 's/;/; /g')")
+[ "$reported" = "$planned" ] || problems+=("$reported of $planned checks reported")
+[ -z "$failed" ] || problems+=("failed: $failed")
+if [ -z "$outage" ]; then
+	problems+=("no outage measured")
+elif [ "$outage" -gt "$max_outage_ms" ]; then
+	problems+=("outage $outage ms over $max_outage_ms ms")
+fi
+if [ -z "${replay_errors:-}" ]; then
+	problems+=("no peer error counts")
+else
+	[ "$replay_errors" = 0 ] || problems+=("peer replay errors $replay_errors")
+	[ "$seq_errors" = "$seq_before" ] ||
+		problems+=("peer sequence errors +$((seq_errors - seq_before))")
+fi
+if [ ${#problems[@]} -eq 0 ]; then
+	echo "demo: PASS — outage $outage ms, peer replay errors 0, sequence errors +0"
+else
+	echo "demo: FAIL — $(printf '%s; ' "${problems[@]}" | sed 's/; $//')"
+	exit 1
+fi

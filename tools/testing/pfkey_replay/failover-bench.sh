@@ -5,6 +5,7 @@
 # Usage: failover-bench.sh BUILD_DIR [SAS]
 set -u
 build=$1 count=${2:-10000}
+. "$(dirname "$0")/guest-lib.sh"
 ip=/usr/sbin/ip
 safailover=$build/failover/safailover
 work=/tmp/failover-bench
@@ -72,7 +73,15 @@ ms_between() {	# log FILE, first EVENT, second EVENT
 		index($0, b) && ta && !tb { tb = t($1) }
 		END { printf "%d", (tb - ta) * 1000 }' "$1"
 }
-metric() { $ip netns exec "$1" /usr/bin/curl -s http://127.0.0.1:9477/metrics | awk -v m="$2" '$1 == m { printf "%d", $2 }'; }
+metric() { $ip netns exec "$1" /usr/bin/curl -s --max-time 10 http://127.0.0.1:9477/metrics | awk -v m="$2" '$1 == m { printf "%d", $2 }'; }
+
+not_running() { ! pgrep -f "$1" >/dev/null; }
+teardown() {
+	pkill -f "$work/gw"
+	wait_until 30 not_running "$work/gw"
+	$ip netns del gw1
+	$ip netns del gw2
+}
 
 run_one() {
 	local backend=$1 start
@@ -82,20 +91,26 @@ run_one() {
 	config gw2 standby 10.2.0.2 10.2.0.1 $backend
 	start=$(date +%s%N)
 	$ip netns exec gw1 $safailover run --config $work/gw1.toml 2>$work/gw1.log &
-	until grep -q 'event=active' $work/gw1.log 2>/dev/null; do sleep 0.1; done
+	if ! wait_until 300 grep -q 'event=active' $work/gw1.log; then
+		echo "# $backend: gw1 not active after 300 s"
+		teardown
+		return 1
+	fi
 	ready=$(( ($(date +%s%N) - start) / 1000000 ))
 	$ip netns exec gw2 $safailover run --config $work/gw2.toml 2>$work/gw2.log &
-	until grep -q 'event=synced' $work/gw2.log 2>/dev/null; do sleep 0.1; done
+	if ! wait_until 300 grep -q 'event=synced' $work/gw2.log; then
+		echo "# $backend: gw2 not synced after 300 s"
+		teardown
+		return 1
+	fi
 	snapshot=$(ms_between $work/gw2.log peer_hello synced)
 	bytes=$(metric gw1 safailover_sync_bytes_sent_total)
 	sleep 10
 	idle=$(( $(metric gw1 safailover_sync_bytes_sent_total) - bytes ))
-	$safailover --control $work/gw2.sock takeover >/dev/null
+	timeout 300 $safailover --control $work/gw2.sock takeover >/dev/null
 	takeover=$(grep 'event=takeover ' $work/gw2.log | sed -n 's/.*duration_ms=\([0-9]*\).*/\1/p')
 	echo "$backend $(grep -c 'event=takeover_sa' $work/gw2.log) $ready $snapshot $bytes $idle $takeover" >>$work.results
-	pkill -f "$work/gw" ; sleep 0.5
-	$ip netns del gw1
-	$ip netns del gw2
+	teardown
 }
 
 rm -f $work.results

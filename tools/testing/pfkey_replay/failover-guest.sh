@@ -8,19 +8,23 @@
 set -u
 tier=$1 build=$2 ko=${3:-}
 here=$(dirname "$0")
+. "$here/guest-lib.sh"
 modprobe=/usr/sbin/modprobe
+guest_start
 
+: >$tap
 $modprobe -a drbg jitterentropy_rng sha3_generic esp4 xfrm_user cbc aes hmac \
 	sha256 authenc echainiv seqiv bridge veth 2>/dev/null
-if [ "$tier" = module ]; then
-	/usr/sbin/insmod "$ko" || { echo "not ok failover.module.loaded" >/run/results/tap.txt; exit 1; }
+if [ "$tier" = module ] && ! /usr/sbin/insmod "$ko"; then
+	record_failure "insmod $ko failed"
+	exit 1
 fi
-: >/run/results/tap.txt
+# Time limits: about twice what a run took while a kernel built beside the
+# VM (see the "# step" line of tap.txt); the benchmark's is a guess.
 if [ -n "${FAILOVER_BENCH:-}" ]; then
-	"$here/failover-bench.sh" "$build" "$FAILOVER_BENCH" 2>&1 | tee /run/results/tap.txt
+	step failover-bench 1500 tap "$here/failover-bench.sh" "$build" "$FAILOVER_BENCH"
 	exit
 fi
 backend=auto expected=pfkey
 [ "$tier" != netlink ] || expected=netlink
-"$here/failover-test.sh" "$build" "$tier" $backend $expected 2>&1 |
-	tee /run/results/tap.txt
+step "failover.$tier" 300 tap "$here/failover-test.sh" "$build" "$tier" $backend $expected

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Inside the VM: prepare the kernel side of one tier and run its tests, the
-# TAP output going to /run/results/tap.txt.
+# TAP output going to /run/results/tap.txt, each step within a time limit
+# (guest-lib.sh).
 # Usage: guest-tier.sh module|patched|netlink SELFTEST_DIR [MODULE.ko]
 #   module: Debian's kernel with our af_key.ko; patched: our kernel;
 #   netlink: Debian's kernel and its own af_key, no extension (no selftest).
@@ -10,11 +11,15 @@
 #                       backend in PFKEY_BACKENDS ("pfkey,netlink")
 #   PFKEY_CLI           sareplay, driven by cli-test.sh per backend
 #   PFKEY_PROBE_EXPECTS the backend "auto" must pick on this kernel
+# Exits non-zero only when the tier could not go on; failed checks and
+# steps speak for themselves.
 set -u
 tier=$1 bin=$2 ko=${3:-}
 HARNESS_DIR=$(dirname "$0")
+. "$HARNESS_DIR/guest-lib.sh"
 modprobe=/usr/sbin/modprobe
 kver=$(uname -r)
+guest_start
 
 # IV generation and the algorithms the tests use (built in on the patched
 # kernel, where modprobe has nothing to do).
@@ -52,39 +57,37 @@ install_module() {
 	echo "# af_key loaded from $(/usr/sbin/modinfo -n af_key)"
 }
 
-: >/run/results/tap.txt
+: >$tap
 if [ "$tier" = module ]; then
 	if legacy_bytes_match_stock; then
 		echo "ok 1 legacy socket bytes match Debian's af_key"
 	else
 		echo "not ok 1 legacy socket bytes match Debian's af_key"
-	fi | tee -a /run/results/tap.txt
-	/usr/sbin/lsmod | grep -q '^af_key' || install_module || exit 1
+	fi | tee -a $tap
+	if ! /usr/sbin/lsmod | grep -q '^af_key' && ! install_module; then
+		record_failure "af_key.ko from updates/ did not load"
+		exit 1
+	fi
 fi
-rc=0
+# Time limits: about twice what each step took while another VM shared
+# the 2 cores (see the "# step" lines of tap.txt): a hang is a named
+# failure in a minute or two, and a loaded machine is not one.
 if [ "$tier" != netlink ]; then
-	"$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
-	rc=${PIPESTATUS[0]}
+	step kselftest 900 tap "$bin/pfkey_replay.sh"
 fi
 
-# Runs a GoogleTest binary in ns1; "[       OK ] X (N ms)" and
-# "[  FAILED  ] X (N ms)" become TAP lines prefixed with @label.
+# Runs a GoogleTest binary in ns1 of pfkey_replay.sh.
+# Usage: gtest_in_ns1 STEP LABEL SECONDS COMMAND...
 gtest_in_ns1() {
-	local label=$1 log=/run/results/$1.log
-	shift
+	local name=$1 label=$2 limit=$3
+	shift 3
 	PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 $*" \
-		"$bin/pfkey_replay.sh" 2>&1 | tee "$log" |
-		sed -n "s/^\[       OK \] \([^ ]*\) (.*/ok $label.\1/p
-			s/^\[  FAILED  \] \([^ ]*\) (.*/not ok $label.\1/p" |
-		tee -a /run/results/tap.txt
-	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
-	grep -q '^\[       OK \]\|^\[  FAILED  \]' "$log" ||
-		echo "not ok $label tests ran" | tee -a /run/results/tap.txt
+		step "$name" "$limit" "gtest:$label" "$bin/pfkey_replay.sh"
 }
 
 # pfkey::Socket's tests need the extension.
 if [ -n "${PFKEY_SOCKET_TEST:-}" ] && [ "$tier" != netlink ]; then
-	gtest_in_ns1 socket "$PFKEY_SOCKET_TEST"
+	gtest_in_ns1 socket socket 60 "$PFKEY_SOCKET_TEST"
 fi
 
 backends=${PFKEY_BACKENDS:-auto}
@@ -92,7 +95,7 @@ for backend in ${backends//,/ }; do
 	[ -n "${PFKEY_BACKEND_TEST:-}" ] || break
 	filter=
 	[ "$tier" != netlink ] || filter=--gtest_filter=-BothBackendsAgree.*
-	gtest_in_ns1 "$backend" env PFKEY_BACKEND="$backend" \
+	gtest_in_ns1 "backend.$backend" "$backend" 60 env PFKEY_BACKEND="$backend" \
 		PFKEY_PROBE_EXPECTS="${PFKEY_PROBE_EXPECTS:-}" \
 		"$PFKEY_BACKEND_TEST" $filter
 done
@@ -101,10 +104,9 @@ if [ -n "${PFKEY_CLI:-}" ]; then
 	for backend in ${backends//,/ }; do
 		if [ -x "$PFKEY_CLI" ]; then
 			PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 env PFKEY_PROBE_EXPECTS=${PFKEY_PROBE_EXPECTS:-} $HARNESS_DIR/cli-test.sh $PFKEY_CLI $backend" \
-				"$bin/pfkey_replay.sh" 2>&1 | tee -a /run/results/tap.txt
+				step "cli.$backend" 90 tap "$bin/pfkey_replay.sh"
 		else
-			echo "not ok sareplay exists: $PFKEY_CLI" | tee -a /run/results/tap.txt
+			record_failure "sareplay is not executable: $PFKEY_CLI"
 		fi
 	done
 fi
-exit "$rc"

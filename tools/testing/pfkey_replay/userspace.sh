@@ -27,7 +27,7 @@ if [ "${1:-}" = build ]; then
 	echo "$build"
 	exit 0
 fi
-(cd "$build" && ctest --output-on-failure) >"$out/ctest.log" 2>&1 || true
+(cd "$build" && ctest --output-on-failure --timeout 300) >"$out/ctest.log" 2>&1 || true
 
 # What make demo and make bench build: optimised, warnings still errors.
 release=$(cmake_dir tools-release)
@@ -39,7 +39,7 @@ else
 	echo "not ok release_build"
 fi >>"$tap"
 sed -n 's/.*Test *#[0-9]*: \([^ ]*\) \.*  *Passed.*/ok \1/p
-	s/.*Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Not Run\|Exception\).*/not ok \1/p' \
+	s/.*Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Not Run\|Exception\|Timeout\).*/not ok \1/p' \
 	"$out/ctest.log" >>"$tap"
 
 cmake -S "$REPO/tools" -B "$fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -3,11 +3,23 @@
 # Boot a kernel in QEMU (TCG) on the host's root filesystem, read-only over
 # 9p, run a script there and return its exit status. The script's files in
 # /run/results land in OUTDIR.
-# Usage: vm.sh KERNEL KVER|- OUTDIR SCRIPT [ARGS...]
+# Usage: vm.sh [--timeout SECONDS] KERNEL KVER|- OUTDIR SCRIPT [ARGS...]
+#   SECONDS bounds the whole run, boot included: the tiers size it to their
+#   script; 900 for a run by hand.
 #   KVER names /lib/modules/KVER whose 9p/virtio/overlay modules the
 #   initramfs loads; "-" for a kernel that has them built in.
+# When the VM times out, or ends without the script's exit status (a
+# kernel panic), or the script exits non-zero, OUTDIR/failures says so in
+# a line (the guest scripts add theirs) and vm.sh exits non-zero.
 . "$(dirname "$0")/lib.sh"
 
+limit=900
+if [ "${1:-}" = --timeout ]; then
+	[ "${2:-}" -gt 0 ] 2>/dev/null || die "vm.sh: --timeout takes a number of seconds above 0"
+	limit=$2
+	shift 2
+fi
+[ $# -ge 4 ] || die "usage: vm.sh [--timeout SECONDS] KERNEL KVER|- OUTDIR SCRIPT [ARGS...]"
 kernel=$1 kver=$2 out=$3
 shift 3
 initrd=$CACHE/initramfs-$kver.cpio.gz
@@ -37,9 +49,11 @@ if [ ! -s "$initrd" ] || [ "$HARNESS/initramfs-init" -nt "$initrd" ]; then
 fi
 
 mkdir -p "$out"
-rm -f "$out/rc"
+# Nothing of an earlier run may be counted or blamed.
+rm -f "$out/rc" "$out/failures" "$out/tap.txt"
 printf '%q ' "$@" >"$out/cmd"
-timeout --foreground 900 qemu-system-x86_64 -nographic -no-reboot \
+qemu_status=0
+timeout --foreground -k 10 "$limit" qemu-system-x86_64 -nographic -no-reboot \
 	-machine q35 -cpu max -smp 2 -m 2048 -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
@@ -50,6 +64,16 @@ timeout --foreground 900 qemu-system-x86_64 -nographic -no-reboot \
 			tee "$out/console.log"
 	else
 		cat >"$out/console.log"
-	fi || true
-[ -s "$out/rc" ] || { tail -n 30 "$out/console.log" >&2; die "VM did not finish ($out/console.log)"; }
-exit "$(cat "$out/rc")"
+	fi || qemu_status=${PIPESTATUS[0]}
+
+failed() {
+	echo "$1" >>"$out/failures"
+	tail -n 30 "$out/console.log" >&2
+	die "$1 ($out/console.log)"
+}
+case $qemu_status in
+124 | 137) failed "VM timed out after $limit s" ;;
+esac
+[ -s "$out/rc" ] || failed "VM did not finish: no exit status from the guest (kernel panic?)"
+rc=$(cat "$out/rc")
+[ "$rc" = 0 ] || { echo "guest script exited $rc" >>"$out/failures"; exit "$rc"; }

@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by the scripts that run inside the test VM: bounded steps, bounded
+# waits, and the record of what went wrong outside a check, which the host
+# (run) names in the tier's line when checks are missing.
+#   /run/results/tap.txt    the checks, one "ok"/"not ok" line each
+#   /run/results/failures   one line per step that timed out or failed
+#
+# PFKEY_TEST_FAULT, for the harness self-test only (run test harness): a
+# comma-separated list of faults that prove a broken run cannot pass.
+#   hang:STEP   STEP hangs (until its time limit)
+#   exit:STEP   STEP exits at once, successfully, having reported nothing
+#   hang:guest  the whole guest script hangs (until the VM's time limit)
+
+results=/run/results
+tap=$results/tap.txt
+
+# Whether FAULT (e.g. "hang:kselftest") was asked for.
+fault_requested() {
+	case ",${PFKEY_TEST_FAULT:-}," in
+	*",$1,"*) return 0 ;;
+	esac
+	return 1
+}
+
+# Called once at the top of a guest script.
+guest_start() {
+	if fault_requested hang:guest; then
+		echo "# PFKEY_TEST_FAULT: the guest hangs"
+		exec sleep infinity
+	fi
+}
+
+# A line for the host's tier report: what went wrong, in words.
+record_failure() { echo "$*" >>$results/failures; }
+
+# GoogleTest's "[       OK ] S.T (N ms)" and "[  FAILED  ] S.T (N ms)" as
+# TAP lines "ok LABEL.S.T" and "not ok LABEL.S.T".
+gtest_to_tap() {
+	sed -un "s/^\[       OK \] \([^ ]*\) (.*/ok $1.\1/p
+		s/^\[  FAILED  \] \([^ ]*\) (.*/not ok $1.\1/p"
+}
+
+# Runs one step of a tier within SECONDS (the whole process group is
+# killed then), its checks appended to the TAP file and shown live; the raw
+# output goes to /run/results/NAME.log. A step that times out or exits
+# non-zero is recorded by name; a step that reports fewer checks than it
+# should is caught by the host's plan, not here.
+# Usage: step NAME SECONDS FORMAT COMMAND...
+#   FORMAT: tap (COMMAND prints TAP) or gtest:LABEL (GoogleTest output)
+step() {
+	local name=$1 limit=$2 format=$3 start=$SECONDS rc
+	shift 3
+	if fault_requested "hang:$name"; then
+		set -- sleep infinity
+	elif fault_requested "exit:$name"; then
+		set -- true
+	fi
+	case $format in
+	tap)
+		timeout -k 5 "$limit" "$@" 2>&1 | tee "$results/$name.log" |
+			tee -a "$tap"
+		;;
+	gtest:*)
+		timeout -k 5 "$limit" "$@" 2>&1 | tee "$results/$name.log" |
+			gtest_to_tap "${format#gtest:}" | tee -a "$tap"
+		;;
+	esac
+	rc=${PIPESTATUS[0]}
+	echo "# step $name: $((SECONDS - start)) s (limit $limit s)" | tee -a "$tap"
+	case $rc in
+	0) ;;
+	124 | 137) record_failure "$name timed out after $limit s" ;;
+	*) record_failure "$name exited $rc" ;;
+	esac
+}
+
+# Polls COMMAND every 50 ms until it succeeds; fails after SECONDS.
+# Usage: wait_until SECONDS COMMAND...
+wait_until() {
+	local limit=$1 deadline
+	shift
+	deadline=$((${EPOCHREALTIME/./} + limit * 1000000))
+	until "$@"; do
+		[ "${EPOCHREALTIME/./}" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
