@@ -60,7 +60,9 @@ timeout --foreground -k 10 "$limit" qemu-system-x86_64 -nographic -no-reboot \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest-run.sh" \
 	</dev/null 2>&1 | if [ -n "${PFKEY_VM_LIVE:-}" ]; then
-		sed -u -n '/^== \|^\x1b\[1m==/,$p' | grep -v 'reboot: ' |
+		# Line by line: into a pipe, grep would hold the demo back
+		# in 4 KiB blocks.
+		sed -u -n '/^== \|^\x1b\[1m==/,$p' | grep --line-buffered -v 'reboot: ' |
 			tee "$out/console.log"
 	else
 		cat >"$out/console.log"
