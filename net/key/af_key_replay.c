@@ -52,9 +52,17 @@ static size_t state_ext_size(u32 window)
 	       DIV_ROUND_UP(window, 64) * PFKEY_WORD;
 }
 
+/*
+ * The inbound top. Without x->lock (an SA busy at that instant in SADB_DUMP)
+ * the ESN halves are read until the high one holds still around the low
+ * one. The input path writes the low half first and carries into the high
+ * one after, so a read that falls between the two writes, at the moment the
+ * low half wraps, is still 2^32 short: only SADB_GET is exact.
+ */
 static u64 replay_seq(const struct xfrm_state *x)
 {
 	const struct xfrm_replay_state_esn *esn = x->replay_esn;
+	u32 hi, lo;
 
 	switch (x->repl_mode) {
 	case XFRM_REPLAY_MODE_LEGACY:
@@ -62,7 +70,11 @@ static u64 replay_seq(const struct xfrm_state *x)
 	case XFRM_REPLAY_MODE_BMP:
 		return READ_ONCE(esn->seq);
 	default:
-		return (u64)READ_ONCE(esn->seq_hi) << 32 | READ_ONCE(esn->seq);
+		do {
+			hi = READ_ONCE(esn->seq_hi);
+			lo = READ_ONCE(esn->seq);
+		} while (hi != READ_ONCE(esn->seq_hi));
+		return (u64)hi << 32 | lo;
 	}
 }
 
@@ -108,10 +120,10 @@ static void ring_or(u32 *ring, u32 lo, u32 n, u32 bits)
 		ring[lo / 32 + 1] |= upper_32_bits(v);
 }
 
-/* The slot of the top, as the input path computes it; @window > 0. */
-static u32 ring_top(const struct xfrm_replay_state_esn *esn, u32 window)
+/* The slot of the top @seq, as the input path computes it; @window > 0. */
+static u32 ring_top(u32 seq, u32 window)
 {
-	return (READ_ONCE(esn->seq) - 1) % window;
+	return (seq - 1) % window;
 }
 
 /*
@@ -133,22 +145,22 @@ static u32 reverse_low_bits(u32 bits, u32 n)
 	return bitrev32(bits) >> (32 - n);
 }
 
-/* @canonical must be zeroed. */
+/* @canonical must be zeroed; @seq is the top the bitmap is reported for. */
 static void ring_to_canonical(const struct xfrm_replay_state_esn *esn,
-			      u32 window, u32 *canonical)
+			      u32 seq, u32 window, u32 *canonical)
 {
 	u32 top, age, slot, n;
 
 	if (!window)
 		return;
-	top = ring_top(esn, window);
+	top = ring_top(seq, window);
 	for (age = 0; (n = ring_run(top, window, &age, &slot)); age += n)
 		canonical[age / 32] |=
 			reverse_low_bits(ring_get(esn->bmp, slot + 1 - n, n),
 					 n) << (age % 32);
 }
 
-/* The ring must be zeroed. */
+/* The ring must be zeroed and esn->seq be the new top. */
 static void canonical_to_ring(struct xfrm_replay_state_esn *esn, u32 window,
 			      const u32 *canonical)
 {
@@ -156,18 +168,22 @@ static void canonical_to_ring(struct xfrm_replay_state_esn *esn, u32 window,
 
 	if (!window)
 		return;
-	top = ring_top(esn, window);
+	top = ring_top(esn->seq, window);
 	for (age = 0; (n = ring_run(top, window, &age, &slot)); age += n)
 		ring_or(esn->bmp, slot + 1 - n, n,
 			reverse_low_bits(canonical[age / 32] >> (age % 32) &
 					 GENMASK(n - 1, 0), n));
 }
 
-/* The canonical bitmap of @x for @window; @canonical must be zeroed. */
-static void read_bitmap(const struct xfrm_state *x, u32 window, u32 *canonical)
+/* The canonical bitmap of @x for @window below the top @seq; @canonical
+ * must be zeroed.
+ */
+static void read_bitmap(const struct xfrm_state *x, u64 seq, u32 window,
+			u32 *canonical)
 {
 	if (x->repl_mode != XFRM_REPLAY_MODE_LEGACY) {
-		ring_to_canonical(x->replay_esn, window, canonical);
+		ring_to_canonical(x->replay_esn, lower_32_bits(seq), window,
+				  canonical);
 		return;
 	}
 	if (window)
@@ -306,6 +322,8 @@ int pfkey_replay_verify_use(u8 type, void * const *ext_hdrs)
  * registered for the replay extension, whatever path broadcasts it (replies,
  * dumps, copies for promiscuous sockets). The walk stops at the first
  * extension that does not fit; extensions after it were never parsed.
+ *
+ * Return: true if @skb has a replay message type or extension.
  */
 bool pfkey_replay_msg_is_new(const struct sk_buff *skb)
 {
@@ -336,6 +354,8 @@ bool pfkey_replay_msg_is_new(const struct sk_buff *skb)
 /**
  * pfkey_replay_cause - PF_KEY cause of an XFRM_MSG_NEWAE event
  * @aevent: km_event.data.aevent
+ *
+ * Return: SADB_X_REPLAY_CAUSE_*.
  */
 u8 pfkey_replay_cause(u32 aevent)
 {
@@ -356,8 +376,10 @@ static void fill_thresh(struct sadb_x_replay_thresh *thresh,
 	thresh->sadb_x_replay_thresh_len = sizeof(*thresh) / PFKEY_WORD;
 	thresh->sadb_x_replay_thresh_exttype = SADB_X_EXT_REPLAY_THRESH;
 	thresh->sadb_x_replay_thresh_packets = READ_ONCE(x->replay_maxdiff);
+	/* XFRMA_ETIMER_THRESH can set more than PF_KEY can name. */
 	thresh->sadb_x_replay_thresh_msecs =
-		jiffies_to_msecs(READ_ONCE(x->replay_maxage));
+		min_t(u64, jiffies64_to_msecs(READ_ONCE(x->replay_maxage)),
+		      SADB_X_REPLAY_MSECS_MAX);
 }
 
 /* @state must be zeroed, bitmap included. */
@@ -372,7 +394,8 @@ static void fill_state(struct sadb_x_replay_state *state,
 	state->sadb_x_replay_state_oseq = replay_oseq(x);
 	state->sadb_x_replay_state_seq = replay_seq(x);
 	state->sadb_x_replay_state_window = window;
-	read_bitmap(x, window, state->sadb_x_replay_state_bitmap);
+	read_bitmap(x, state->sadb_x_replay_state_seq, window,
+		    state->sadb_x_replay_state_bitmap);
 }
 
 /* Both extensions for @window; the caller made the room. */
@@ -394,11 +417,12 @@ static void put_exts(struct sk_buff *skb, const struct xfrm_state *x,
  * @x: the SA the message describes
  * @cause: SADB_X_REPLAY_CAUSE_* to report
  *
- * With x->lock held (GET, notifications) the message is a snapshot. Without
- * it (DUMP, whose walk holds xfrm_state_lock, which nests inside x->lock)
- * each field is read once and the message is well formed and sized for the
- * window it reports, but packets and NEWAE may change the SA between two
- * fields.
+ * With x->lock held the message is a snapshot. Without it (SADB_DUMP of an
+ * SA whose lock was taken at that instant: the walk holds xfrm_state_lock,
+ * which nests inside x->lock) each field is read once, the bitmap is
+ * reported for the top the message reports, and the message is well formed
+ * and sized for the window it reports; packets and NEWAE may still move
+ * the SA between two fields.
  *
  * Return: the message with both extensions appended and its length updated,
  * or an ERR_PTR() after freeing @skb.
@@ -452,21 +476,19 @@ void pfkey_replay_init_thresh(struct xfrm_state *x,
  * New thresholds start a new period. An expiry deferred under the old ones
  * (XFRM_TIME_DEFER: the timer fired with nothing to report, or while nobody
  * listened) would otherwise turn every packet into a notification until the
- * next expiry. A timer handler already running on another CPU waits for
- * x->lock and would set the flag again behind our back: let it finish
- * first, as del_timer_sync() would if the handler did not need our lock.
+ * next expiry. A timer handler already running would set the flag again
+ * behind our back, so wait for it first, without x->lock, which it needs:
+ * the new thresholds are in force already, so whoever arms the timer
+ * meanwhile (a packet) arms it for the new period.
  */
 static void restart_period(struct xfrm_state *x)
-	__must_hold(&x->lock)
 {
-	while (try_to_del_timer_sync(&x->rtimer) < 0) {
-		spin_unlock_bh(&x->lock);
-		cpu_relax();
-		spin_lock_bh(&x->lock);
-	}
+	del_timer_sync(&x->rtimer);
+	spin_lock_bh(&x->lock);
 	x->xflags &= ~XFRM_TIME_DEFER;
 	if (x->replay_maxage && x->km.state == XFRM_STATE_VALID)
 		mod_timer(&x->rtimer, jiffies + x->replay_maxage);
+	spin_unlock_bh(&x->lock);
 }
 
 static int check_state(const struct xfrm_state *x,
@@ -517,7 +539,7 @@ static void apply_state(struct xfrm_state *x,
 	u32 window = state->sadb_x_replay_state_window;
 	u32 *old = scratch, *merged = scratch + DIV_ROUND_UP(window, 32);
 
-	read_bitmap(x, window, old);
+	read_bitmap(x, replay_seq(x), window, old);
 	memcpy(merged, state->sadb_x_replay_state_bitmap,
 	       DIV_ROUND_UP(window, 32) * sizeof(u32));
 	or_shifted(merged, old, window,
@@ -540,10 +562,13 @@ static void apply_state(struct xfrm_state *x,
  * Both extensions were checked by pfkey_replay_verify_ext(). The update is
  * atomic under x->lock: either everything is applied or nothing is, and the
  * reply is completed in the same critical section, so no error can follow a
- * change.
+ * change. New thresholds then restart the notification period, after the
+ * lock is dropped. Must not be called in atomic context.
  *
  * Return: 0, -ESRCH if @x is no longer valid, -EINVAL if @state does not fit
- * @x, -ERANGE if it would move a sequence number backwards, -ENOMEM.
+ * @x, -ERANGE if it would move a sequence number backwards, -EOPNOTSUPP for
+ * a state on an SA offloaded to a device (whose ESN high bits would go stale),
+ * -ENOMEM.
  */
 int pfkey_replay_apply(struct xfrm_state *x,
 		       const struct sadb_x_replay_state *state,
@@ -553,6 +578,9 @@ int pfkey_replay_apply(struct xfrm_state *x,
 	u32 *scratch = NULL;
 	int err = 0;
 
+	might_sleep();
+	if (state && x->xso.dev)
+		return -EOPNOTSUPP;
 	if (state) {
 		u32 words = DIV_ROUND_UP(state->sadb_x_replay_state_window, 32);
 
@@ -577,10 +605,10 @@ int pfkey_replay_apply(struct xfrm_state *x,
 	}
 	if (reply)
 		put_exts(reply, x, replay_window(x), SADB_X_REPLAY_CAUSE_NONE);
-	if (thresh)
-		restart_period(x);
 out:
 	spin_unlock_bh(&x->lock);
 	kfree(scratch);
+	if (!err && thresh)
+		restart_period(x);
 	return err;
 }

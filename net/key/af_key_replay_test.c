@@ -847,8 +847,11 @@ static void notification_seq_and_pid(struct kunit *test)
 	while (pfkey_recv_len(t->sock) > 0)
 		;
 
+	/* As the replay paths raise it: under x->lock. */
 	c.data.aevent = XFRM_REPLAY_UPDATE;
+	spin_lock_bh(&t->x->lock);
 	km_state_notify(t->x, &c);
+	spin_unlock_bh(&t->x->lock);
 	msg = pfkey_next(t->sock);
 	KUNIT_ASSERT_NOT_NULL(test, msg);
 	KUNIT_EXPECT_EQ(test, SADB_X_REPLAY_NOTIFY, msg->sadb_msg_type);
@@ -856,6 +859,7 @@ static void notification_seq_and_pid(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0U, msg->sadb_msg_pid);
 	kfree(msg);
 
+	/* As SADB_X_SET_REPLAY and NEWAE raise it: after dropping x->lock. */
 	c.data.aevent = XFRM_AE_CU;
 	km_state_notify(t->x, &c);
 	msg = pfkey_next(t->sock);
@@ -981,6 +985,42 @@ static void register_reply_and_gate(struct kunit *test)
 			atomic_read(&init_net.xfrm.aevent_km_subscribers));
 }
 
+/* Only the kernel sends notifications. */
+static void notify_from_user_refused(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_msg m = {
+		.sadb_msg_version = PF_KEY_V2,
+		.sadb_msg_type = SADB_X_REPLAY_NOTIFY,
+		.sadb_msg_satype = SADB_SATYPE_ESP,
+		.sadb_msg_len = WORDS(sizeof(m)),
+	};
+
+	while (pfkey_recv_len(t->sock) > 0)
+		;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pfkey_send(t->sock, &m));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, pfkey_recv_len(t->sock));
+}
+
+/* An SA offloaded to a device keeps its ESN high bits in the device too. */
+static void offloaded_sa_state_refused(struct kunit *test)
+{
+	struct replay_test *t = test->priv;
+	struct sadb_x_replay_state *st;
+
+	t->x = test_state(test, XFRM_REPLAY_MODE_ESN, 32);
+	st = state_ext(test, 32, 0);
+	st->sadb_x_replay_state_flags = SADB_X_REPLAY_F_ESN;
+	st->sadb_x_replay_state_oseq = 1ULL << 32;
+	t->x->xso.dev = (struct net_device *)t;	/* only compared with NULL */
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			pfkey_replay_apply(t->x, st, NULL, NULL));
+	t->x->xso.dev = NULL;
+	KUNIT_EXPECT_EQ(test, 0U, t->x->replay_esn->oseq_hi);
+	KUNIT_EXPECT_EQ(test, 0, pfkey_replay_apply(t->x, st, NULL, NULL));
+	KUNIT_EXPECT_EQ(test, 1U, t->x->replay_esn->oseq_hi);
+}
+
 static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(count_threshold_inbound),
 	KUNIT_CASE(count_threshold_outbound),
@@ -1006,6 +1046,8 @@ static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(extensions_only_where_used),
 	KUNIT_CASE(new_types_recognised),
 	KUNIT_CASE(register_reply_and_gate),
+	KUNIT_CASE(notify_from_user_refused),
+	KUNIT_CASE(offloaded_sa_state_refused),
 	{}
 };
 
