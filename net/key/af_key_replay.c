@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/*
- * PF_KEY replay-state extensions: validation of the new extensions, the
+/* PF_KEY replay-state extensions: validation of the new extensions, the
  * canonical view of an SA's anti-replay state, and the rules for setting it.
  *
  * The kernel keeps three layouts of replay state (legacy 32-bit, bitmap and
@@ -52,8 +51,7 @@ static size_t state_ext_size(u32 window)
 	       DIV_ROUND_UP(window, 64) * PFKEY_WORD;
 }
 
-/*
- * The inbound top. Without x->lock (an SA busy at that instant in SADB_DUMP)
+/* The inbound top. Without x->lock (an SA busy at that instant in SADB_DUMP)
  * the ESN halves are read until the high one holds still around the low
  * one. The input path writes the low half first and carries into the high
  * one after, so a read that falls between the two writes, at the moment the
@@ -92,8 +90,7 @@ static u64 replay_oseq(const struct xfrm_state *x)
 	}
 }
 
-/*
- * Bitmap and ESN SAs keep a ring of @window bits whose slot for the highest
+/* Bitmap and ESN SAs keep a ring of @window bits whose slot for the highest
  * sequence number moves with it (xfrm_replay_check_bmp()): age a, the
  * distance below the top, sits in slot (top - a) mod window. The canonical
  * bitmap has age a in bit a. Going from one to the other reverses runs of
@@ -126,8 +123,7 @@ static u32 ring_top(u32 seq, u32 window)
 	return (seq - 1) % window;
 }
 
-/*
- * Walk the ages 0..@window-1 in runs that stay inside one canonical word and
+/* Walk the ages 0..@window-1 in runs that stay inside one canonical word and
  * one unwrapped stretch of the ring. For each run: *@age its first age,
  * *@slot the slot of that age (the run covers slots *@slot down to
  * *@slot - n + 1); returns n, 0 at the end.
@@ -472,8 +468,7 @@ void pfkey_replay_init_thresh(struct xfrm_state *x,
 	x->replay_maxage = msecs_to_jiffies(thresh->sadb_x_replay_thresh_msecs);
 }
 
-/*
- * New thresholds start a new period. An expiry deferred under the old ones
+/* New thresholds start a new period. An expiry deferred under the old ones
  * (XFRM_TIME_DEFER: the timer fired with nothing to report, or while nobody
  * listened) would otherwise turn every packet into a notification until the
  * next expiry. A timer handler already running would set the flag again
@@ -527,8 +522,7 @@ static void or_shifted(u32 *dst, const u32 *src, u32 window, u64 shift)
 		dst[words - 1] &= GENMASK(window % 32 - 1, 0);
 }
 
-/*
- * Move the inbound window forward to the new top and keep every sequence
+/* Move the inbound window forward to the new top and keep every sequence
  * number the SA has already accepted: the new bitmap is OR-ed with the old
  * one shifted by the distance the top moved. @scratch holds two canonical
  * bitmaps of the SA's window, zeroed.

@@ -10,11 +10,12 @@ out=$CACHE/selftests
 mkdir -p "$out/net"
 cp "$src/tools/testing/selftests/kselftest_harness.h" \
 	"$src/tools/testing/selftests/kselftest.h" "$out/"
-cp "$REPO/tools/testing/selftests/net/pfkey_replay.c" \
-	"$REPO/tools/testing/selftests/net/pfkey_replay.sh" \
-	"$REPO/tools/testing/selftests/net/pfkey_replay_lib.h" "$out/net/"
-gcc -O2 -Wall -Werror -pthread -I"$REPO/include/uapi" \
-	-o "$out/net/pfkey_replay" "$out/net/pfkey_replay.c" >&2
+cp "$REPO"/tools/testing/selftests/net/pfkey_replay{.c,.sh,_lib.h,_stress.c} \
+	"$out/net/"
+for prog in pfkey_replay pfkey_replay_stress; do
+	gcc -O2 -Wall -Werror -pthread -I"$REPO/include/uapi" \
+		-o "$out/net/$prog" "$out/net/$prog.c" >&2
+done
 gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -o "$out/net/legacy_bytes" \
 	"$HARNESS/legacy_bytes.c" >&2
 gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -I"$out/net" \

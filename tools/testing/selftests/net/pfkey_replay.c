@@ -12,8 +12,6 @@
 #include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -23,16 +21,6 @@
 #define SPI_OUT		0x1001	/* ns1 -> ns2 */
 #define SPI_IN		0x2001	/* ns2 -> ns1 */
 #define UDP_PORT	9000
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 /* What iproute2 (netlink) says of an SA. */
 struct ip_view {
@@ -113,7 +101,6 @@ FIXTURE_VARIANT_ADD(sa, v6_legacy_cbc) { AF_INET6, MODE_LEGACY, false };
 FIXTURE_VARIANT_ADD(sa, v6_bmp_cbc) { AF_INET6, MODE_BMP, false };
 FIXTURE_VARIANT_ADD(sa, v6_esn_gcm) { AF_INET6, MODE_ESN, true };
 
-static const char *const gcm_key = "0x00112233445566778899aabbccddeeff01020304";
 static const char *const cbc_key = "0x00112233445566778899aabbccddeeff";
 static const char *const hmac_key =
 	"0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -878,136 +865,6 @@ TEST(replay_extensions_only_where_used)
 	close(fd);
 }
 
-/* XFRM_MSG_NEWAE setting the window of @spi's ESN SA in ns1 (4096 bits). */
-static int newae_window(int nl, uint32_t spi, const char *dst, uint32_t window)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct xfrm_aevent_id id;
-		struct nlattr attr;
-		struct xfrm_replay_state_esn esn;
-		uint32_t bmp[128];
-	} req = {};
-	char ack[512];
-
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = XFRM_MSG_NEWAE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_REPLACE | NLM_F_ACK;
-	req.id.sa_id.spi = htonl(spi);
-	req.id.sa_id.family = AF_INET;
-	req.id.sa_id.proto = IPPROTO_ESP;
-	inet_pton(AF_INET, dst, &req.id.sa_id.daddr);
-	req.attr.nla_len = sizeof(req.attr) + sizeof(req.esn) + sizeof(req.bmp);
-	req.attr.nla_type = XFRMA_REPLAY_ESN_VAL;
-	req.esn.bmp_len = 128;
-	req.esn.seq = 5000;
-	req.esn.replay_window = window;
-	memset(req.bmp, 0xff, sizeof(req.bmp));
-	if (send(nl, &req, sizeof(req), 0) < 0)
-		return -errno;
-	return recv(nl, ack, sizeof(ack), 0) < 0 ? -errno : 0;
-}
-
-struct window_cycler {
-	int nl;
-	volatile bool stop;
-	unsigned long changes;
-};
-
-static void *cycle_window(void *arg)
-{
-	static const uint32_t windows[] = { 4096, 32, 1, 0, 100, 4096, 0 };
-	struct window_cycler *c = arg;
-	unsigned int i = 0;
-
-	while (!c->stop) {
-		newae_window(c->nl, 0x4001, "10.0.0.2",
-			     windows[i++ % (sizeof(windows) / sizeof(windows[0]))]);
-		c->changes++;
-	}
-	return NULL;
-}
-
-/* Stress tests: their own time budget (the harness's default is 30 s). */
-#define STRESS_SECONDS_MAX	240
-
-FIXTURE(stress) {};
-FIXTURE_SETUP(stress) {}
-FIXTURE_TEARDOWN(stress) {}
-
-/*
- * SADB_DUMP reads SAs without x->lock while NEWAE resizes the window of a
- * live ESN SA, to 0 too (which this kernel may refuse): every message must
- * stay well formed and sized for the window it reports. A slow reader keeps
- * the dump going from recvmsg(). PFKEY_REPLAY_STRESS_SECONDS (default 5,
- * at most STRESS_SECONDS_MAX) sets how long; the hardened kernel runs it
- * longer under KASAN.
- */
-TEST_F_TIMEOUT(stress, dump_while_newae_resizes_window, STRESS_SECONDS_MAX + 60)
-{
-	const char *env = getenv("PFKEY_REPLAY_STRESS_SECONDS");
-	int seconds = env ? atoi(env) : 5;
-	struct window_cycler cycler = {};
-	unsigned long dumped = 0, bad = 0;
-	int rcvbuf = 4096, fd, i;
-	pthread_t thread;
-	time_t end;
-	struct msg m;
-
-	ASSERT_LT(0, seconds);
-	ASSERT_GE(STRESS_SECONDS_MAX, seconds);
-	sh("ip -n ns1 xfrm state flush");
-	/* Enough SAs that a slow reader's dump goes on from recvmsg(). */
-	for (i = 0; i < 16; i++)
-		ASSERT_EQ(0, sh("ip -n ns1 xfrm state add src 10.0.0.1 dst 10.0.0.2 "
-				"proto esp spi 0x%x mode transport aead "
-				"'rfc4106(gcm(aes))' %s 128 replay-window 4096 flag esn",
-				0x4001 + i, gcm_key));
-	fd = pfkey_open("ns1");
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, pfkey_register_replay(fd));
-	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-				sizeof(rcvbuf)));
-	cycler.nl = open_in_netns("ns1", AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
-	ASSERT_LE(0, cycler.nl);
-	ASSERT_EQ(0, pthread_create(&thread, NULL, cycle_window, &cycler));
-
-	end = time(NULL) + seconds;
-	while (time(NULL) < end) {
-		const struct sadb_x_replay_state *st;
-		int r;
-
-		msg_init(&m, SADB_DUMP, SADB_SATYPE_ESP);
-		ASSERT_LE(0, send(fd, m.words, msg_len(&m), 0));
-		while ((r = pfkey_recv(fd, &m, 100)) == 1) {
-			if (m.hdr.sadb_msg_type != SADB_DUMP)
-				continue;
-			if (m.hdr.sadb_msg_errno)
-				break;	/* EBUSY: the last dump still runs */
-			st = msg_ext(&m, SADB_X_EXT_REPLAY_STATE);
-			dumped++;
-			if (!st || st->sadb_x_replay_state_len * 8 !=
-				   32 + (st->sadb_x_replay_state_window + 63) / 64 * 8)
-				bad++;
-			if (!m.hdr.sadb_msg_seq)
-				break;	/* the last message of the dump */
-		}
-		msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
-		msg_add_sa_id(&m, 0x4001, AF_INET, "10.0.0.1", "10.0.0.2");
-		pfkey_request(fd, &m, NULL);
-	}
-	cycler.stop = true;
-	pthread_join(thread, NULL);
-	TH_LOG("%lu DUMP messages while NEWAE changed the window %lu times",
-	       dumped, cycler.changes);
-	EXPECT_LT(0, dumped);
-	EXPECT_LT(0, cycler.changes);
-	EXPECT_EQ(0, bad);
-	close(cycler.nl);
-	close(fd);
-	sh("ip -n ns1 xfrm state flush");
-}
-
 /* The thresholds SADB_GET reports for the SA of thresholds_at_add_and_update. */
 static const struct sadb_x_replay_thresh *get_thresh(int fd, struct msg *reply)
 {
@@ -1088,26 +945,9 @@ TEST(eperm_without_cap_net_admin)
 	close(fd);
 }
 
-/*
- * Skip (KSFT_SKIP) rather than fail where the extension cannot be tested:
- * not root, no PF_KEY, or an af_key without it (stock af_key refuses the
- * registration as an unknown message type).
- */
-static void __attribute__((constructor)) skip_without_extension(void)
+static void __attribute__((constructor)) skip_unless_supported(void)
 {
-	struct msg m;
-	int fd, err;
-
-	if (geteuid())
-		ksft_exit_skip("pfkey_replay needs root\n");
-	fd = pfkey_open("ns3");
-	if (fd < 0)
-		ksft_exit_skip("no PF_KEY socket in ns3: %s\n", strerror(errno));
-	msg_init(&m, SADB_X_REPLAY_REGISTER, SADB_SATYPE_UNSPEC);
-	err = pfkey_request(fd, &m, NULL);
-	close(fd);
-	if (err == EINVAL)
-		ksft_exit_skip("this af_key has no replay-state extension\n");
+	skip_without_extension();
 }
 
 TEST_HARNESS_MAIN
