@@ -16,8 +16,14 @@
 #include "pfkey_replay_lib.h"
 #include "../kselftest_harness.h"
 
-static const char esn_4096_fmt[] =
-	"ip -n ns1 xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x%x mode transport aead 'rfc4106(gcm(aes))' %s 128 replay-window 4096 flag esn";
+/* An AES-GCM ESN SA in ns1 with a 4096-packet window. */
+static int add_esn_4096(uint32_t spi)
+{
+	return sh("ip -n ns1 xfrm state add %s spi 0x%x %s %s %s 128",
+		  "src 10.0.0.1 dst 10.0.0.2 proto esp", spi,
+		  "mode transport replay-window 4096 flag esn",
+		  "aead 'rfc4106(gcm(aes))'", gcm_key);
+}
 
 /* XFRM_MSG_NEWAE setting the window of @spi's ESN SA in ns1 (4096 bits). */
 static int newae_window(int nl, uint32_t spi, const char *dst, uint32_t window)
@@ -100,7 +106,7 @@ TEST_F_TIMEOUT(stress, dump_while_newae_resizes_window, STRESS_SECONDS_MAX + 60)
 	sh("ip -n ns1 xfrm state flush");
 	/* Enough SAs that a slow reader's dump goes on from recvmsg(). */
 	for (i = 0; i < 16; i++)
-		ASSERT_EQ(0, sh(esn_4096_fmt, 0x4001 + i, gcm_key));
+		ASSERT_EQ(0, add_esn_4096(0x4001 + i));
 	fd = pfkey_open("ns1");
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pfkey_register_replay(fd));
