@@ -74,7 +74,9 @@ step() {
 	esac
 }
 
-# Polls COMMAND every 50 ms until it succeeds; fails after SECONDS.
+# Polls COMMAND every 100 ms until it succeeds; fails after SECONDS. Not
+# faster: some conditions start a sanitizer build of a C++ tool, and the
+# guest's CPU time is keepalived's too.
 # Usage: wait_until SECONDS COMMAND...
 wait_until() {
 	local limit=$1 deadline
@@ -82,6 +84,6 @@ wait_until() {
 	deadline=$((${EPOCHREALTIME/./} + limit * 1000000))
 	until "$@"; do
 		[ "${EPOCHREALTIME/./}" -lt "$deadline" ] || return 1
-		sleep 0.05
+		sleep 0.1
 	done
 }
