@@ -34,11 +34,11 @@ stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
 # bench says "ready", sareplay says "subscribed", and iproute2, which says
 # nothing, shows up in the namespace's netlink table.
 # Netlink sockets of namespace @1 in XFRM's AEVENTS group (XFRMNLGRP_AEVENTS
-# is group 3: bit 2 of /proc/net/netlink's first 32 groups).
+# is group 5: bit 4 of /proc/net/netlink's first 32 groups).
 aevent_listeners() {
 	$ip netns exec "$1" cat /proc/net/netlink |
 		while read -r _ protocol _ groups _; do
-			[ "$protocol" = 6 ] && (( 16#$groups & 4 )) && echo
+			[ "$protocol" = 6 ] && (( 16#$groups & 16 )) && echo
 		done | wc -l
 }
 listeners_above() { [ "$(aevent_listeners "$1")" -gt "$2" ]; }
