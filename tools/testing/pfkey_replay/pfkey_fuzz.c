@@ -137,10 +137,14 @@ static bool allowed_errno(int e)
 	return false;
 }
 
+/* Our types only: unknown extension types that a user sent are echoed to
+ * promiscuous sockets as stock af_key does.
+ */
 static bool carries_new(const struct msg *m)
 {
 	return m->hdr.sadb_msg_type > SADB_MAX ||
-	       msg_max_ext_type(m) > SADB_EXT_MAX;
+	       msg_ext(m, SADB_X_EXT_REPLAY_THRESH) ||
+	       msg_ext(m, SADB_X_EXT_REPLAY_STATE);
 }
 
 int main(int argc, char **argv)
