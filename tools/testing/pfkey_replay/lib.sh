@@ -7,7 +7,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 HARNESS="$REPO/tools/testing/pfkey_replay"
 CACHE=${PFKEY_REPLAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pfkey-replay}
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
-JOBS=$(( $(nproc) + 1 ))
+JOBS=${PFKEY_JOBS:-$(( $(nproc) + 1 ))}
 mkdir -p "$CACHE"
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -23,17 +23,40 @@ stock_kver() {
 	echo "$kver"
 }
 
+# The kernel series a kernel release belongs to: 6.1 (Debian 12) or 6.12
+# (Debian 13). patches/ serves both; patches/6.12/NAME.diff replaces
+# patches/NAME.diff where 6.12's hunks differ (patch_diff).
+series_of() {
+	case $1 in
+	6.1.*) echo 6.1 ;;
+	6.12.*) echo 6.12 ;;
+	*) die "kernel $1 is neither 6.1 nor 6.12, the two this project supports" ;;
+	esac
+}
+
+# Usage: patch_diff NAME SERIES; prints the diff of patch NAME for SERIES
+# (which may not exist: a patch of new files alone has none).
+patch_diff() {
+	local d=$REPO/patches/$2/$1.diff
+	[ "$2" != 6.1 ] && [ -f "$d" ] || d=$REPO/patches/$1.diff
+	echo "$d"
+}
+
+# linux-source-SERIES (default 6.1): the installed package's tarball, or
+# for 6.12 on a Debian 12 host the one trixie.sh fetched.
 source_tarball() {
-	local t
-	t=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n1)
-	[ -n "$t" ] || die "linux-source-6.1 is not installed (run deps.sh)"
+	local v=${1:-6.1} t
+	t=$(ls /usr/src/linux-source-"$v".tar.* \
+		"$CACHE"/trixie/root/usr/src/linux-source-"$v".tar.* 2>/dev/null | head -n1)
+	[ -n "$t" ] || die "linux-source-$v is not there (deps.sh installs 6.1, trixie.sh fetches 6.12)"
 	echo "$t"
 }
 
-# Pristine linux-source-6.1, unpacked once per tarball.
+# Pristine linux-source-SERIES (default 6.1), unpacked once per tarball.
 pristine_tree() {
-	local t stamp dir=$CACHE/linux-source-6.1
-	t=$(source_tarball)
+	local v=${1:-6.1} t stamp dir
+	dir=$CACHE/linux-source-$v
+	t=$(source_tarball "$v")
 	stamp=$(stat -c '%s-%Y' "$t")
 	if [ "$(cat "$dir.stamp" 2>/dev/null)" != "$stamp" ]; then
 		log "unpacking $t"

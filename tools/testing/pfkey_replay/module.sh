@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build af_key.ko with the replay extensions for an installed Debian 6.1
-# kernel: its af_key.c from linux-source-6.1 with the af_key patch of the
-# series applied, plus this repository's new files and, when that kernel
-# lacks the core patch, compat/.
+# Build af_key.ko with the replay extensions for an installed Debian kernel,
+# 6.1 (Debian 12) or 6.12 (Debian 13): its af_key.c from linux-source-6.1
+# or -6.12 with the af_key patch of the series applied (patches/6.12/ where
+# 6.12's hunks differ), plus this repository's new files and, when that
+# kernel lacks the core patch, compat/.
 # Usage: module.sh [KVER]; prints the path of the built module.
+#   PFKEY_HEADERS  the kernel's build tree, if not /lib/modules/KVER/build
+#                  (trixie.sh prepares one for Debian 13's kernel)
 . "$(dirname "$0")/lib.sh"
 
 kver=${1:-$(stock_kver)}
 stage=$CACHE/module/$kver
-src=$(pristine_tree)
-headers=/lib/modules/$kver/build
+series=$(series_of "$kver")
+src=$(pristine_tree "$series")
+headers=${PFKEY_HEADERS:-/lib/modules/$kver/build}
 
 # "VERSION.PATCHLEVEL.SUBLEVEL" of a kernel tree or headers directory.
 tree_version() { make -s -C "$1" kernelversion 2>/dev/null; }
@@ -27,7 +31,7 @@ mkdir -p "$stage.new/net/key"
 cp "$src/net/key/af_key.c" "$stage.new/net/key/af_key_main.c"
 # Every patch of the series that changes af_key, in order (not the rename).
 while read -r name; do
-	diff=$REPO/patches/$name.diff
+	diff=$(patch_diff "$name" "$series")
 	[ -f "$diff" ] && grep -q '^+++ b/net/key/af_key_main.c' "$diff" ||
 		continue
 	(cd "$stage.new" && git apply --include=net/key/af_key_main.c "$diff") ||
@@ -44,6 +48,6 @@ rsync -rc --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
 rm -rf "$stage.new"
 
 log "building af_key.ko for $kver"
-make -s -C "/lib/modules/$kver/build" M="$stage" CC="ccache gcc" \
+make -s -C "$headers" M="$stage" CC="ccache gcc" \
 	-j"$JOBS" modules >&2
 echo "$stage/af_key.ko"
