@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build a patched 6.1 kernel: x86_64 tinyconfig plus what the VM and the
 # tests need (configs/patched-x86_64.config) and, for the hardened variant,
-# the sanitizers (configs/hardened-x86_64.config). Prints the bzImage path.
-# Usage: kernel.sh [patched|hardened]
+# the sanitizers (configs/hardened-x86_64.config); trixie-patched is the
+# patched variant on linux-source-6.12. Prints the bzImage path.
+# Usage: kernel.sh [patched|hardened|trixie-patched]
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:-patched}
@@ -12,9 +13,11 @@ patched) frags=("$HARNESS/configs/patched-x86_64.config") build=$CACHE/build/x86
 hardened) frags=("$HARNESS/configs/patched-x86_64.config"
 		 "$HARNESS/configs/hardened-x86_64.config")
 	  build=$CACHE/build/x86-hardened ;;
-*) die "usage: kernel.sh [patched|hardened]" ;;
+trixie-patched) frags=("$HARNESS/configs/patched-x86_64.config")
+	build=$CACHE/trixie/build/x86 series=6.12 ;;
+*) die "usage: kernel.sh [patched|hardened|trixie-patched]" ;;
 esac
-tree=$("$HARNESS/series.sh")
+tree=$(PFKEY_SERIES=${series:-6.1} "$HARNESS/series.sh")
 mkdir -p "$build"
 if [ ! -f "$build/.config" ] || [ -n "$(find "${frags[@]}" -newer "$build/.config")" ]; then
 	make -s -C "$tree" O="$build" ARCH=x86_64 CC="ccache gcc" tinyconfig >&2

@@ -8,6 +8,9 @@
 #   script; 900 for a run by hand.
 #   KVER names /lib/modules/KVER whose 9p/virtio/overlay modules the
 #   initramfs loads; "-" for a kernel that has them built in.
+#   PFKEY_MODULES_ROOT: a directory whose lib/modules/KVER has the modules
+#   of a kernel not installed here (trixie.sh's root); the guest sees them
+#   as /lib/modules/KVER, writable through an overlay.
 # When the VM times out, or ends without the script's exit status (a
 # kernel panic), or the script exits non-zero, OUTDIR/failures says so in
 # a line (the guest scripts add theirs) and vm.sh exits non-zero.
@@ -23,6 +26,7 @@ fi
 kernel=$1 kver=$2 out=$3
 shift 3
 initrd=$CACHE/initramfs-$kver.cpio.gz
+mroot=${PFKEY_MODULES_ROOT:-}
 
 build_initramfs() {
 	local root
@@ -33,11 +37,16 @@ build_initramfs() {
 	chmod +x "$root/init"
 	: >"$root/modules.order"
 	if [ "$kver" != - ]; then
-		modprobe -S "$kver" --show-depends -a virtio_pci 9pnet_virtio 9p \
-			overlay | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' |
+		modprobe ${mroot:+-d "$mroot"} -S "$kver" --show-depends -a \
+			virtio_pci 9pnet_virtio 9p overlay |
+		awk '$1 == "insmod" && !seen[$2]++ { print $2 }' |
 		while read -r m; do
-			cp "$m" "$root/lib/modules/"
-			echo "/lib/modules/$(basename "$m")" >>"$root/modules.order"
+			# busybox insmod takes them uncompressed (Debian 13: .ko.xz).
+			case $m in
+			*.xz) xz -dc "$m" >"$root/lib/modules/$(basename "${m%.xz}")" ;;
+			*) cp "$m" "$root/lib/modules/" ;;
+			esac
+			echo "/lib/modules/$(basename "${m%.xz}")" >>"$root/modules.order"
 		done
 	fi
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
@@ -58,7 +67,7 @@ timeout --foreground -k 10 "$limit" qemu-system-x86_64 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest-run.sh" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest-run.sh${mroot:+ pfkey_modules=$mroot/lib/modules/$kver}" \
 	</dev/null 2>&1 | if [ -n "${PFKEY_VM_LIVE:-}" ]; then
 		# Line by line: into a pipe, grep would hold the demo back
 		# in 4 KiB blocks.
