@@ -5,7 +5,7 @@
 # (Kbuild, not this file, is what kbuild reads for the module itself.)
 
 RUN := tools/testing/pfkey_replay/run
-KVER ?= $(shell . tools/testing/pfkey_replay/lib.sh && stock_kver)
+KVER ?= $(shell . tools/testing/pfkey_replay/lib.sh && target_kver)
 
 .PHONY: demo test bench fuzz deps module install dkms patches apply refresh tools kernel kunit checkpatch
 

@@ -23,6 +23,17 @@ stock_kver() {
 	echo "$kver"
 }
 
+# What `make module` / `make install` build for: the running kernel when it
+# is a 6.1 or 6.12 with its headers (Debian 12 or 13), else stock_kver.
+target_kver() {
+	local k
+	k=$(uname -r)
+	case $k in
+	6.1.* | 6.12.*) [ -d "/lib/modules/$k/build" ] && echo "$k" && return ;;
+	esac
+	stock_kver
+}
+
 # The kernel series a kernel release belongs to: 6.1 (Debian 12) or 6.12
 # (Debian 13). patches/ serves both; patches/6.12/NAME.diff replaces
 # patches/NAME.diff where 6.12's hunks differ (patch_diff).
