@@ -118,7 +118,7 @@ Result<Config> load_config(const std::string &path)
 
 		const auto &sync = toml::find(root, "sync");
 		if (auto k = unknown_key(sync, {"listen", "peers", "certificate", "key", "ca",
-						"heartbeat_ms"}))
+						"heartbeat_ms", "handover_timeout_ms"}))
 			return invalid(path, "unknown key sync." + *k);
 		auto listen = parse_endpoint(toml::find<std::string>(sync, "listen"));
 		if (!listen)
@@ -137,6 +137,10 @@ Result<Config> load_config(const std::string &path)
 		if (heartbeat < 10 || heartbeat > 60000)
 			return invalid(path, "sync.heartbeat_ms: 10 to 60000");
 		c.heartbeat = std::chrono::milliseconds(heartbeat);
+		const auto handover = get_or<std::int64_t>(sync, "handover_timeout_ms", 1000);
+		if (handover < 10 || handover > 10000)
+			return invalid(path, "sync.handover_timeout_ms: 10 to 10000");
+		c.handover_timeout = std::chrono::milliseconds(handover);
 
 		if (root.contains("replay")) {
 			const auto &r = toml::find(root, "replay");

@@ -41,6 +41,9 @@ struct Config {
 	std::vector<Endpoint> peers;
 	std::string certificate, key, ca;
 	std::chrono::milliseconds heartbeat{500};
+	// How long a standby told to take over waits for a reachable active
+	// to stop and hand over its final numbers before it takes over blind.
+	std::chrono::milliseconds handover_timeout{1000};
 	replay::Choice backend = replay::Choice::automatic;
 	replay::ReplayThresh thresh{1000, 1000};
 	std::vector<ThresholdRule> rules;

@@ -116,7 +116,7 @@ struct Metrics {
 	std::uint64_t notifications = 0, overruns = 0, snapshots = 0;
 	double notifications_per_s = 0;
 	std::uint64_t bytes_sent = 0, bytes_received = 0;
-	std::uint64_t takeovers = 0, margin_max = 0, exposure_max = 0;
+	std::uint64_t takeovers = 0, takeover_failures = 0, margin_max = 0, exposure_max = 0;
 	double takeover_s = 0;
 
 	std::string text()
@@ -152,6 +152,9 @@ struct Metrics {
 		counter("safailover_sync_bytes_received_total", "bytes on the sync channel, in",
 			bytes_received);
 		counter("safailover_takeovers_total", "takeovers by this node", takeovers);
+		counter("safailover_takeover_failures_total",
+			"SAs and policies a takeover could not set (the SAs are deleted)",
+			takeover_failures);
 		gauge("safailover_takeover_margin_max", "largest outbound margin of the last takeover",
 		      margin_max);
 		gauge("safailover_takeover_inbound_exposure_max",
@@ -212,8 +215,10 @@ public:
 		log("info", "start",
 		    {{"node", cfg_.node}, {"backend", std::string(replay::name(backend_->kind()))},
 		     {"role", cfg_.initial_role == Role::active ? "active" : "standby"}});
-		if (cfg_.initial_role == Role::active)
+		if (cfg_.initial_role == Role::active) {
+			wanted_active_ = true;
 			return become_active();
+		}
 		return std::monostate{};
 	}
 
@@ -227,6 +232,16 @@ public:
 				maybe_connect();
 			poll_once();
 			housekeeping();
+			if (stand_down_due_) {
+				stand_down_due_ = false;
+				if (role_ == Role::active)
+					stand_down("handover requested");
+			}
+			if (takeover_due_) {
+				takeover_due_ = false;
+				if (auto r = takeover(); !r)
+					log("error", "takeover_failed", {{"reason", r.error().message()}});
+			}
 		}
 		log("info", "stop", {{"node", cfg_.node}});
 		return 0;
@@ -277,6 +292,15 @@ private:
 		for (std::size_t i = links_.size(); i-- > 0;)
 			if (now - links_[i].last_rx > 3 * cfg_.heartbeat + 2s)
 				drop(i, Error{ETIMEDOUT, "no frames from " + links_[i].conn.peer});
+		// Wanted active but standing by (it handed over, or it was
+		// released while the link was down) and no active to be heard:
+		// somebody must carry the traffic.
+		if (role_ == Role::standby && wanted_active_ && !takeover_due_ &&
+		    now - last_active_rx_ > 3 * cfg_.heartbeat + cfg_.handover_timeout) {
+			log("warning", "no_active", {{"since_ms", std::to_string(static_cast<long>(
+								 seconds_since(last_active_rx_) * 1000))}});
+			takeover_due_ = true;
+		}
 		if (now - rate_window_ >= 1s) {
 			std::lock_guard g(metrics_.lock);
 			metrics_.notifications_per_s = notes_in_window_ /
@@ -374,8 +398,10 @@ private:
 						   {"epoch", std::to_string(hello->epoch)}});
 			if (role_ == Role::active && l.remote == Role::standby)
 				return send_snapshot(l);
-			if (role_ == Role::standby && l.remote == Role::active)
-				return std::monostate{};
+			if (role_ == Role::standby && l.remote == Role::active) {
+				shadow_final_ = false;
+				return hand_back_counters(l);
+			}
 			return Error{EAGAIN, "peer " + l.node + " has the same role"};
 		}
 		if (role_ == Role::active)
@@ -395,6 +421,14 @@ private:
 		}
 		if (std::holds_alternative<Heartbeat>(body))
 			return std::monostate{};
+		if (const auto *u = std::get_if<ReplayUpdate>(&body))
+			return catch_up(*u);
+		if (const auto *h = std::get_if<HandoverRequest>(&body)) {
+			log("info", "handover_requested", {{"node", l.node},
+							   {"epoch", std::to_string(h->epoch)}});
+			stand_down_due_ = true;
+			return std::monostate{};
+		}
 		return Error{EPROTO, "a standby sent a frame only an active sends"};
 	}
 
@@ -412,6 +446,7 @@ private:
 		sas_.clear();
 		policies_.clear();
 		synced_ = false;
+		shadow_final_ = false;
 		expected_ = b;
 		std::lock_guard g(metrics_.lock);
 		metrics_.snapshots++;
@@ -458,14 +493,19 @@ private:
 		return std::monostate{};
 	}
 
+	// Held back: in the kernel as a BLOCK placeholder until takeover.
 	Result<std::monostate> apply(PolicyRecord &p)
 	{
+		if (auto r = tables_.install_blocking(p.netlink); !r)
+			log("error", "policy_block_failed", {{"reason", r.error().message()}});
 		policies_[policy_key(p.netlink)] = std::move(p.netlink);
 		return std::monostate{};
 	}
 
 	Result<std::monostate> apply(PolicyDelete &p)
 	{
+		if (auto r = tables_.delete_policy(p.netlink); !r && r.error().code != ESRCH)
+			log("error", "policy_delete_failed", {{"reason", r.error().message()}});
 		policies_.erase(policy_key(p.netlink));
 		return std::monostate{};
 	}
@@ -487,6 +527,23 @@ private:
 		return std::monostate{};
 	}
 
+	Result<std::monostate> apply(Release &r)
+	{
+		shadow_final_ = true;
+		epoch_ = std::max(epoch_, r.epoch);
+		log("info", "released", {{"epoch", std::to_string(r.epoch)},
+					 {"sas", std::to_string(sas_.size())}});
+		// Taken up by the loop, not here: a takeover drops the links
+		// this frame is being read from.
+		if (wanted_active_)
+			takeover_due_ = true;
+		return std::monostate{};
+	}
+
+	Result<std::monostate> apply(HandoverRequest &)
+	{
+		return Error{EPROTO, "a handover request from the active"};
+	}
 	Result<std::monostate> apply(Hello &) { return Error{EPROTO, "a second hello"}; }
 	Result<std::monostate> apply(Ack &) { return Error{EPROTO, "an ack from the active"}; }
 	Result<std::monostate> apply(Heartbeat &) { return std::monostate{}; }
@@ -513,42 +570,42 @@ private:
 	}
 
 	// ---- takeover and roles ----
+	// Becomes active. With a reachable active, a handover: it stops and
+	// sends its final numbers, which are set exactly. Without one, the
+	// last numbers heard plus the margin (margin.hpp). An SA whose numbers
+	// cannot be set is deleted, so it carries no traffic, and the
+	// takeover reports failure.
 	Result<std::monostate> takeover()
 	{
+		wanted_active_ = true;
+		takeover_due_ = false;
 		if (role_ == Role::active)
 			return std::monostate{};
 		const auto started = Clock::now();
+		const bool handed_over = shadow_final_ || handover();
 		// Since the active last said anything: reports it sent meanwhile
 		// never arrived.
-		const double staleness = seconds_since(last_active_rx_);
+		const double staleness = handed_over ? 0 : seconds_since(last_active_rx_);
+		for (const auto &l : links_)
+			log("warning", "sync_link_down", {{"peer", l.conn.peer}, {"node", l.node},
+							  {"reason", "taking over"}});
 		links_.clear();
 		epoch_++;
-		if (!synced_)
+		if (!synced_ && !handed_over)
 			log("warning", "takeover_unsynced", {{"sas", std::to_string(sas_.size())}});
 
 		std::uint64_t margin_max = 0, exposure_max = 0, failed = 0, exhausted = 0;
 		for (auto &[key, sa] : sas_) {
 			MarginInputs in{sa.thresh.value_or(cfg_.thresh_for(sa.id)), sa.rate.peak_pps(),
 					cfg_.margin_lag.count() / 1000.0, staleness, cfg_.margin_floor};
-			const auto step = plan_takeover(sa.state, in);
-			auto r = backend_->set_state(sa.id, step.state);
-			if (!r && r.error().code == ESRCH && !sa.record.empty()) {
-				// Not installed yet (or lost): install, then set.
-				if (tables_.install_sa(sa.record))
-					r = backend_->set_state(sa.id, step.state);
-			}
-			if (!r && r.error().code != ERANGE) {
+			const auto step = handed_over ? TakeoverStep{sa.state, 0, 0, false}
+						      : plan_takeover(sa.state, in);
+			if (auto r = set_forward(sa, step.state, "takeover_sa"); !r) {
 				failed++;
-				log("error", "takeover_sa_failed", {{"sa", sa_text(sa.id)},
-								    {"reason", r.error().message()}});
+				fence(sa, r.error());
 				continue;
 			}
-			log("info", "takeover_sa", {{"sa", sa_text(sa.id)},
-						    {"oseq_from", std::to_string(sa.state.oseq)},
-						    {"oseq_to", std::to_string(step.state.oseq)},
-						    {"seq", std::to_string(step.state.seq)},
-						    {"margin", std::to_string(step.margin)},
-						    {"inbound_exposure", std::to_string(step.inbound_exposure)}});
+			sa.state = step.state;
 			margin_max = std::max(margin_max, step.margin);
 			exposure_max = std::max(exposure_max, step.inbound_exposure);
 			exhausted += step.exhausted;
@@ -565,9 +622,10 @@ private:
 			policies++;
 		}
 		const double took = seconds_since(started);
-		log("info", "takeover",
+		log(failed ? "error" : "info", "takeover",
 		    {{"epoch", std::to_string(epoch_)}, {"sas", std::to_string(sas_.size())},
 		     {"policies", std::to_string(policies)}, {"failed", std::to_string(failed)},
+		     {"handover", handed_over ? "exact" : "margin"},
 		     {"margin_max", std::to_string(margin_max)},
 		     {"inbound_exposure_max", std::to_string(exposure_max)},
 		     {"exhausted", std::to_string(exhausted)},
@@ -576,14 +634,218 @@ private:
 		{
 			std::lock_guard g(metrics_.lock);
 			metrics_.takeovers++;
+			metrics_.takeover_failures += failed;
 			metrics_.margin_max = margin_max;
 			metrics_.exposure_max = exposure_max;
 			metrics_.takeover_s = took;
 		}
 		last_takeover_ = {{"epoch", epoch_}, {"sas", sas_.size()}, {"policies", policies},
-				  {"failed", failed}, {"margin_max", margin_max},
-				  {"inbound_exposure_max", exposure_max}, {"duration_ms", took * 1000}};
-		return become_active();
+				  {"failed", failed}, {"handover", handed_over},
+				  {"margin_max", margin_max}, {"inbound_exposure_max", exposure_max},
+				  {"duration_ms", took * 1000}};
+		auto active = become_active();
+		if (!active)
+			return active;
+		if (failed)
+			return Error{EIO, std::to_string(failed) +
+						  " SAs or policies could not be set (see the log)"};
+		return active;
+	}
+
+	// Asks a reachable active to stop and send its final numbers. True once
+	// they are in the shadow (its Release came), false when there is no
+	// active to ask or it did not answer within handover_timeout.
+	bool handover()
+	{
+		// An active silent for two heartbeats is not waited for.
+		const auto fresh = Clock::now() - 2 * cfg_.heartbeat;
+		auto it = std::find_if(links_.begin(), links_.end(), [&](const Link &l) {
+			return l.conn.established() && l.hello_received &&
+			       l.remote == Role::active && l.last_rx > fresh;
+		});
+		if (it == links_.end())
+			return false;
+		std::size_t i = static_cast<std::size_t>(it - links_.begin());
+		const std::string peer = links_[i].conn.peer;
+		send(links_[i], HandoverRequest{epoch_ + 1});
+		flush(links_[i]);
+		const auto deadline = Clock::now() + cfg_.handover_timeout;
+		while (!shadow_final_ && Clock::now() < deadline) {
+			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+				deadline - Clock::now());
+			pollfd p{links_[i].conn.fd(), links_[i].conn.poll_events(), 0};
+			if (::poll(&p, 1, static_cast<int>(left.count()) + 1) <= 0 || !p.revents)
+				continue;
+			if (auto r = service(links_[i], p.revents); !r) {
+				drop(i, r.error());
+				break;
+			}
+		}
+		log(shadow_final_ ? "info" : "warning", "handover",
+		    {{"peer", peer},
+		     {"result", shadow_final_ ? "final numbers received"
+					      : "no answer in time: taking over with margins"}});
+		return shadow_final_;
+	}
+
+	// Moves an SA's kernel state forward to @want, field by field: never
+	// below what the kernel already holds (a node that stood down and
+	// comes back may have counted further than its shadow says). A packet
+	// the SA takes between the read and the write makes the kernel refuse
+	// the write (ERANGE); read again: the kernel may be past @want by then.
+	Result<std::monostate> set_forward(ShadowSa &sa, const replay::ReplayState &want,
+					   const char *event)
+	{
+		Result<bool> r = false;
+		for (int attempt = 0; attempt < 5; attempt++) {
+			r = set_forward_once(sa, want, event);
+			if (r && *r)
+				return std::monostate{};
+			if (!r && r.error().code != ERANGE)
+				return r.error();
+		}
+		if (!r)
+			return r.error();
+		return Error{EAGAIN, "replay state kept moving while being set"};
+	}
+
+	// True when the kernel holds at least @want (set now, or already).
+	Result<bool> set_forward_once(ShadowSa &sa, const replay::ReplayState &want,
+				      const char *event)
+	{
+		auto now = backend_->get(sa.id);
+		if (!now && now.error().code == ESRCH && !sa.record.empty()) {
+			// Not installed yet (or lost): install, then set.
+			if (auto r = tables_.install_sa(sa.record); !r)
+				return r.error();
+			now = backend_->get(sa.id);
+		}
+		if (!now)
+			return now.error();
+		if (now->state.oseq >= want.oseq && now->state.seq >= want.seq &&
+		    now->state.window == want.window) {
+			log("info", event, {{"sa", sa_text(sa.id)},
+					    {"oseq_from", std::to_string(now->state.oseq)},
+					    {"oseq_to", std::to_string(now->state.oseq)},
+					    {"seq", std::to_string(now->state.seq)}});
+			return true;
+		}
+		replay::ReplayState next = want;
+		next.oseq = std::max(want.oseq, now->state.oseq);
+		if (now->state.seq > want.seq) {
+			next.seq = now->state.seq;
+			next.bitmap = now->state.bitmap;
+		}
+		if (auto r = backend_->set_state(sa.id, next); !r)
+			return r.error();
+		log("info", event, {{"sa", sa_text(sa.id)},
+				    {"oseq_from", std::to_string(now->state.oseq)},
+				    {"oseq_to", std::to_string(next.oseq)},
+				    {"seq", std::to_string(next.seq)}});
+		return true;
+	}
+
+	// Fail closed: an SA whose numbers could not be set would send numbers
+	// the peer has seen. Without it, its policies drop what they match.
+	void fence(const ShadowSa &sa, const Error &why)
+	{
+		auto gone = tables_.delete_sa(sa.id);
+		log("error", "takeover_sa_failed",
+		    {{"sa", sa_text(sa.id)}, {"reason", why.message()},
+		     {"fenced", gone || gone.error().code == ESRCH ? "SA deleted"
+								     : gone.error().message()}});
+	}
+
+	// Stops carrying traffic: every policy becomes a BLOCK placeholder,
+	// then every SA's numbers, final now, go to the standbys with a
+	// Release, and this node keeps them as its own view. A standby that
+	// is (or will be) told to take over starts from exactly these numbers.
+	void stand_down(const char *why)
+	{
+		events_.reset();	// this node's own blocking is not news
+		auto sas = tables_.dump_sas();
+		auto policies = tables_.dump_policies();
+		std::uint64_t blocked = 0, failed = 0;
+		policies_.clear();
+		if (policies) {
+			for (auto &p : *policies) {
+				if (auto r = tables_.install_blocking(p); r)
+					blocked++;
+				else
+					failed++;
+				policies_[policy_key(p)] = std::move(p);
+			}
+		} else {
+			failed++;
+		}
+		sas_.clear();
+		if (sas)
+			for (auto &record : *sas)
+				sas_[key_of(sa_id_of(record))].record = std::move(record);
+		const auto final_numbers = replay_table();
+		for (const auto &u : final_numbers) {
+			auto &sa = sas_[key_of(u.id)];
+			sa.id = u.id;
+			sa.state = u.state;
+			sa.thresh = u.thresh;
+		}
+		std::uint64_t told = 0;
+		for (auto &l : links_) {
+			if (!l.conn.established() || !l.hello_received || l.remote != Role::standby)
+				continue;
+			for (const auto &u : final_numbers)
+				send(l, u);
+			send(l, Release{epoch_});
+			told++;
+		}
+		drain_links(cfg_.handover_timeout);
+		owes_numbers_ = !told;
+		log(failed ? "error" : "info", "stood_down",
+		    {{"reason", why}, {"policies_blocked", std::to_string(blocked)},
+		     {"block_failed", std::to_string(failed)},
+		     {"sas", std::to_string(final_numbers.size())},
+		     {"standbys_told", std::to_string(told)}});
+		become_standby();
+	}
+
+	// Sends what is queued on every link, for at most @bound.
+	void drain_links(std::chrono::milliseconds bound)
+	{
+		const auto deadline = Clock::now() + bound;
+		for (auto &l : links_) {
+			while (l.conn.established() && l.conn.queued() && Clock::now() < deadline) {
+				pollfd p{l.conn.fd(), POLLOUT, 0};
+				if (::poll(&p, 1, 50) > 0 && !l.conn.progress(p.revents))
+					break;
+			}
+		}
+	}
+
+	// A node that stood down with nobody to tell (the sync link was down)
+	// may have used numbers the active has not: it tells the active,
+	// which moves past them (catch_up), before taking its snapshot.
+	Result<std::monostate> hand_back_counters(Link &l)
+	{
+		if (!owes_numbers_)
+			return std::monostate{};
+		owes_numbers_ = false;
+		const auto numbers = replay_table();
+		for (const auto &u : numbers)
+			send(l, u);
+		log("info", "numbers_handed_back", {{"node", l.node},
+						    {"sas", std::to_string(numbers.size())}});
+		return std::monostate{};
+	}
+
+	// Active: a standby's numbers from its time as active (split brain).
+	Result<std::monostate> catch_up(const ReplayUpdate &u)
+	{
+		ShadowSa sa;
+		sa.id = u.id;
+		if (auto r = set_forward(sa, u.state, "caught_up"); !r && r.error().code != ESRCH)
+			log("error", "catch_up_failed", {{"sa", sa_text(u.id)},
+							 {"reason", r.error().message()}});
+		return std::monostate{};
 	}
 
 	Result<std::monostate> become_active()
@@ -619,6 +881,7 @@ private:
 			::close(listen_fd_);
 		listen_fd_ = -1;
 		synced_ = false;
+		last_active_rx_ = Clock::now();
 		backoff_ = 100ms;
 		next_connect_ = Clock::now();
 		log("info", "standby", {{"epoch", std::to_string(epoch_)}});
@@ -763,6 +1026,7 @@ private:
 					 {"unacked", l.unacked.size()}});
 		json s = {{"node", cfg_.node},
 			  {"role", role_ == Role::active ? "active" : "standby"},
+			  {"wanted", wanted_active_ ? "active" : "standby"},
 			  {"epoch", epoch_},
 			  {"backend", replay::name(backend_->kind())},
 			  {"links", links}};
@@ -816,7 +1080,9 @@ private:
 			auto r = takeover();
 			reply = r ? status() : json{{"error", r.error().message()}};
 		} else if (cmd == "standby") {
-			become_standby();
+			wanted_active_ = false;
+			if (role_ == Role::active)
+				stand_down("told to stand by");
 			reply = status();
 		} else if (cmd == "resync") {
 			if (role_ == Role::active)
@@ -887,6 +1153,15 @@ private:
 	std::map<SaKey, ShadowSa> sas_;
 	std::map<Bytes, Bytes> policies_;
 	bool synced_ = false;
+	// What keepalived last told this node to be.
+	bool wanted_active_ = false;
+	// The shadow holds an active's final numbers (it sent a Release).
+	bool shadow_final_ = false;
+	// A Release came while this node is wanted active; or an active was
+	// asked to hand over. Both are done by the loop, outside link reads.
+	bool takeover_due_ = false, stand_down_due_ = false;
+	// This node stood down while no standby could hear its numbers.
+	bool owes_numbers_ = false;
 	SnapshotBegin expected_;
 	json last_takeover_;
 	Metrics metrics_;

@@ -19,7 +19,7 @@ constexpr std::uint32_t kMagic = 0x53414631;	// "SAF1"
 
 enum class Type : std::uint8_t {
 	hello = 1, snapshot_begin, snapshot_end, sa, policy, sa_delete,
-	policy_delete, replay, ack, heartbeat,
+	policy_delete, replay, ack, heartbeat, handover_request, release,
 };
 
 Error bad(const std::string &why)
@@ -173,6 +173,8 @@ void put_body(Writer &w, const ReplayUpdate &u)
 }
 void put_body(Writer &w, const Ack &a) { w.put<std::uint64_t>(a.seq); }
 void put_body(Writer &, const Heartbeat &) {}
+void put_body(Writer &w, const HandoverRequest &h) { w.put<std::uint64_t>(h.epoch); }
+void put_body(Writer &w, const Release &r) { w.put<std::uint64_t>(r.epoch); }
 
 Result<Body> get_hello(Reader &r)
 {
@@ -278,6 +280,15 @@ Result<Body> get_body(Type type, std::span<const std::uint8_t> payload)
 		if (!r.done())
 			return bad("ack of the wrong size");
 		return Body{a};
+	}
+	case Type::handover_request:
+	case Type::release: {
+		const auto epoch = r.get<std::uint64_t>();
+		if (!r.done())
+			return bad("handover frame of the wrong size");
+		if (type == Type::release)
+			return Body{Release{epoch}};
+		return Body{HandoverRequest{epoch}};
 	}
 	}
 	return bad("unknown frame type " + std::to_string(static_cast<int>(type)));

@@ -79,8 +79,24 @@ struct Heartbeat {
 	bool operator==(const Heartbeat &) const = default;
 };
 
+// Standby -> active, when the standby is told to take over while the
+// active can still answer: "stop sending and give me your last numbers".
+struct HandoverRequest {
+	std::uint64_t epoch = 0;	// the epoch the standby will take over with
+	bool operator==(const HandoverRequest &) const = default;
+};
+// Active -> standby, after it blocked its policies and sent every SA's
+// replay state in ReplayUpdates: those numbers are final, the sender no
+// longer carries traffic. In reply to a HandoverRequest, or because the
+// active was told to stand by.
+struct Release {
+	std::uint64_t epoch = 0;
+	bool operator==(const Release &) const = default;
+};
+
 using Body = std::variant<Hello, SnapshotBegin, SnapshotEnd, SaRecord, PolicyRecord,
-			  SaDelete, PolicyDelete, ReplayUpdate, Ack, Heartbeat>;
+			  SaDelete, PolicyDelete, ReplayUpdate, Ack, Heartbeat, HandoverRequest,
+			  Release>;
 
 struct Frame {
 	std::uint64_t seq = 0;	// per direction, from 1, no gaps

@@ -141,6 +141,23 @@ Result<std::monostate> KernelTables::install_policy(std::span<const std::uint8_t
 	return sock_.transact(nlh, "XFRM_MSG_UPDPOLICY");
 }
 
+Result<std::monostate> KernelTables::install_blocking(std::span<const std::uint8_t> newpolicy)
+{
+	nlmsghdr *nlh = request(newpolicy, XFRM_MSG_UPDPOLICY, 0);
+	auto *info = static_cast<xfrm_userpolicy_info *>(mnl_nlmsg_get_payload(nlh));
+	info->index = 0;
+	info->action = XFRM_POLICY_BLOCK;
+	return sock_.transact(nlh, "XFRM_MSG_UPDPOLICY (block)");
+}
+
+Result<std::monostate> KernelTables::delete_policy(std::span<const std::uint8_t> delpolicy)
+{
+	nlmsghdr *nlh = request(delpolicy, XFRM_MSG_DELPOLICY, 0);
+	auto *id = static_cast<xfrm_userpolicy_id *>(mnl_nlmsg_get_payload(nlh));
+	id->index = 0;
+	return sock_.transact(nlh, "XFRM_MSG_DELPOLICY");
+}
+
 Result<std::monostate> KernelTables::flush()
 {
 	nlmsghdr *nlh = mnl_nlmsg_put_header(tx_.data());

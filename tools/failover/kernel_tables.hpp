@@ -26,6 +26,13 @@ public:
 	// Adds or replaces (XFRM_MSG_UPDPOLICY) the policy of a NEWPOLICY
 	// message; the kernel picks the index.
 	Result<std::monostate> install_policy(std::span<const std::uint8_t> newpolicy);
+	// The same, with the action BLOCK: what a node that does not carry
+	// traffic holds in place of a policy, so that nothing the policy
+	// protects leaves it in the clear.
+	Result<std::monostate> install_blocking(std::span<const std::uint8_t> newpolicy);
+	// The policy of a DELPOLICY message (by selector, not by the sender's
+	// index); ESRCH when there is none.
+	Result<std::monostate> delete_policy(std::span<const std::uint8_t> delpolicy);
 	// Every SA and policy (the standby's tables are the daemon's).
 	Result<std::monostate> flush();
 

@@ -4,15 +4,14 @@
 // (keepalived's notify hooks call "takeover" and "standby").
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <iostream>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "config.hpp"
+#include "control_client.hpp"
 #include "daemon.hpp"
 #include "log.hpp"
 
@@ -21,40 +20,52 @@ namespace {
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
+// Generous: a takeover waits up to handover_timeout for the old active,
+// then sets every SA; a daemon that says nothing for this long is stuck.
+constexpr std::chrono::seconds kControlTimeout{60};
+
 int control(const std::string &path, const std::string &command)
 {
-	sockaddr_un sun{};
-	if (path.size() >= sizeof(sun.sun_path)) {
-		std::cerr << "safailover: control socket path too long\n";
-		return kExitUsage;
-	}
-	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	sun.sun_family = AF_UNIX;
-	std::strcpy(sun.sun_path, path.c_str());
-	if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) < 0) {
-		std::cerr << "safailover: " << path << ": " << std::strerror(errno)
-			  << " (is the daemon running?)\n";
+	auto reply = failover::control_request(path, command, kControlTimeout);
+	if (!reply) {
+		std::cerr << "safailover: " << reply.error().message() << "\n";
 		return kExitFailed;
 	}
-	const std::string line = command + "\n";
-	std::string reply;
-	char buf[4096];
-	ssize_t n;
-	if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-		std::cerr << "safailover: " << path << ": " << std::strerror(errno) << "\n";
-		::close(fd);
-		return kExitFailed;
-	}
-	while ((n = ::read(fd, buf, sizeof(buf))) > 0)
-		reply.append(buf, n);
-	::close(fd);
-	const auto j = nlohmann::json::parse(reply, nullptr, false);
+	const auto j = nlohmann::json::parse(*reply, nullptr, false);
 	if (j.is_discarded()) {
 		std::cerr << "safailover: the daemon's reply is not JSON\n";
 		return kExitFailed;
 	}
 	std::cout << j.dump(2) << "\n";
 	return j.contains("error") ? kExitFailed : 0;
+}
+
+// keepalived's notify_fifo_script: state changes arrive in the order they
+// happened (separate notify_master/notify_backup scripts run concurrently
+// and can reach the daemon in either order), each passed on before the
+// next is read. Runs until keepalived closes the FIFO or stops it.
+int follow_keepalived(const std::string &fifo, const std::string &path,
+		      const std::string &instance)
+{
+	std::ifstream in(fifo);
+	if (!in) {
+		std::cerr << "safailover: " << fifo << ": " << std::strerror(errno) << "\n";
+		return kExitFailed;
+	}
+	std::string line;
+	while (std::getline(in, line)) {
+		const auto command = failover::command_for_vrrp_line(line, instance);
+		if (!command)
+			continue;
+		auto reply = failover::control_request(path, *command, kControlTimeout);
+		if (!reply)
+			failover::log("error", "vrrp_command_failed",
+				      {{"command", *command}, {"reason", reply.error().message()}});
+		else if (reply->find("\"error\"") != std::string::npos)
+			failover::log("error", "vrrp_command_failed",
+				      {{"command", *command}, {"reason", *reply}});
+	}
+	return 0;
 }
 
 } // namespace
@@ -76,6 +87,12 @@ int main(int argc, char **argv)
 	app.add_subcommand("takeover", "become active now (keepalived notify_master)");
 	app.add_subcommand("standby", "become standby (keepalived notify_backup, notify_fault)");
 	app.add_subcommand("resync", "send (active) or fetch (standby) a fresh snapshot");
+	std::string fifo, instance;
+	auto *vrrp = app.add_subcommand(
+		"keepalived", "follow keepalived's notify FIFO (its notify_fifo_script): "
+			      "MASTER takes over, BACKUP, FAULT and STOP stand by, in order");
+	vrrp->add_option("--instance", instance, "only this vrrp_instance (default: all)");
+	vrrp->add_option("fifo", fifo, "the FIFO (keepalived passes it last)")->required();
 
 	try {
 		app.parse(argc, argv);
@@ -99,6 +116,8 @@ int main(int argc, char **argv)
 		}
 		return (*daemon)->run();
 	}
+	if (vrrp->parsed())
+		return follow_keepalived(fifo, control_path, instance);
 	for (const char *cmd : {"status", "sas", "takeover", "standby", "resync"})
 		if (app.got_subcommand(cmd))
 			return control(control_path, cmd);

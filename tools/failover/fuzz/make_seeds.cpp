@@ -33,6 +33,8 @@ int main(int argc, char **argv)
 						 {true, 1, (1ULL << 32) + 1, 7, 64, {1, 2}}, 1}},
 				{6, SaDelete{id}},
 				{7, Heartbeat{}},
-				{8, Ack{7}}});
+				{8, Ack{7}},
+				{9, HandoverRequest{2}},
+				{10, Release{2}}});
 	return 0;
 }

@@ -51,6 +51,8 @@ std::vector<Frame> every_body()
 		{9, SnapshotEnd{}},
 		{10, Ack{9}},
 		{11, Heartbeat{}},
+		{12, HandoverRequest{4}},
+		{13, Release{4}},
 	};
 }
 
@@ -97,6 +99,19 @@ void expect_refused(const Bytes &bytes, const char *why)
 	ASSERT_FALSE(r.ok()) << why;
 	EXPECT_EQ(EPROTO, r.error().code) << why;
 	EXPECT_NE(std::string::npos, r.error().message().find("sync frame")) << why;
+}
+
+TEST(Frame, RefusesHandoverFramesOfTheWrongSize)
+{
+	for (const Body &body : {Body{HandoverRequest{1}}, Body{Release{1}}}) {
+		auto b = encode(Frame{1, body});
+		b.push_back(0);
+		poke<std::uint32_t>(b, 8, 9);
+		expect_refused(b, "long handover frame");
+		b.resize(b.size() - 2);
+		poke<std::uint32_t>(b, 8, 7);
+		expect_refused(b, "short handover frame");
+	}
 }
 
 TEST(Frame, RefusesMalformedHeaders)

@@ -27,4 +27,4 @@ if [ -n "${FAILOVER_BENCH:-}" ]; then
 fi
 backend=auto expected=pfkey
 [ "$tier" != netlink ] || expected=netlink
-step "failover.$tier" 300 tap "$here/failover-test.sh" "$build" "$tier" $backend $expected
+step "failover.$tier" 480 tap "$here/failover-test.sh" "$build" "$tier" $backend $expected
