@@ -109,8 +109,8 @@ Result<Config> load_config(const std::string &path)
 						"metrics"}))
 			return invalid(path, "unknown key " + *k);
 		c.node = toml::find<std::string>(root, "node");
-		if (c.node.empty() || c.node.size() > 255)
-			return invalid(path, "node: 1 to 255 characters");
+		if (!valid_node_name(c.node))
+			return invalid(path, "node: 1 to 255 letters, digits, '.', '-' or '_'");
 		const auto role = get_or<std::string>(root, "role", "standby");
 		if (role != "active" && role != "standby")
 			return invalid(path, "role: active or standby");
@@ -118,7 +118,7 @@ Result<Config> load_config(const std::string &path)
 
 		const auto &sync = toml::find(root, "sync");
 		if (auto k = unknown_key(sync, {"listen", "peers", "certificate", "key", "ca",
-						"heartbeat_ms", "handover_timeout_ms"}))
+						"heartbeat_ms", "handover_timeout_ms", "peer_names"}))
 			return invalid(path, "unknown key sync." + *k);
 		auto listen = parse_endpoint(toml::find<std::string>(sync, "listen"));
 		if (!listen)
@@ -130,6 +130,13 @@ Result<Config> load_config(const std::string &path)
 				return invalid(path, "sync.peers: not ADDRESS:PORT: " + p);
 			c.peers.push_back(*e);
 		}
+		c.peer_names = toml::find<std::vector<std::string>>(sync, "peer_names");
+		if (c.peer_names.empty() || c.peer_names.size() > 64)
+			return invalid(path, "sync.peer_names: 1 to 64 names");
+		for (const auto &name : c.peer_names)
+			if (!valid_node_name(name) || name == c.node)
+				return invalid(path, "sync.peer_names: not a node name, or this node's: " +
+							     name.substr(0, 64));
 		c.certificate = toml::find<std::string>(sync, "certificate");
 		c.key = toml::find<std::string>(sync, "key");
 		c.ca = toml::find<std::string>(sync, "ca");

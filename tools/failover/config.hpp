@@ -40,6 +40,10 @@ struct Config {
 	Endpoint listen;
 	std::vector<Endpoint> peers;
 	std::string certificate, key, ca;
+	// The names the other nodes' certificates must carry (subjectAltName
+	// DNS, or CN without one) and their Hellos must give: the CA alone
+	// is not the trust boundary.
+	std::vector<std::string> peer_names;
 	std::chrono::milliseconds heartbeat{500};
 	// How long a standby told to take over waits for a reachable active
 	// to stop and hand over its final numbers before it takes over blind.

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <thread>
 #include <tuple>
@@ -67,6 +68,18 @@ SaKey key_of(const replay::SaId &id)
 	return {id.spi, id.proto, id.dst.family, id.dst.addr};
 }
 
+std::optional<pfkey::Address> address_of(const sockaddr_storage &ss)
+{
+	char text[INET6_ADDRSTRLEN] = "";
+	const void *a = ss.ss_family == AF_INET
+				? static_cast<const void *>(&reinterpret_cast<const sockaddr_in &>(ss).sin_addr)
+				: static_cast<const void *>(&reinterpret_cast<const sockaddr_in6 &>(ss).sin6_addr);
+	if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+	    !inet_ntop(ss.ss_family, a, text, sizeof(text)))
+		return std::nullopt;
+	return pfkey::parse_address(text);
+}
+
 // A listening TCP socket for the sync channel.
 Result<int> listen_on(const Endpoint &at)
 {
@@ -97,8 +110,24 @@ Result<int> control_listen(const std::string &path)
 		return Error{errno, "control socket"};
 	sun.sun_family = AF_UNIX;
 	std::strcpy(sun.sun_path, path.c_str());
+	// A socket somebody answers on belongs to a running daemon: never
+	// take it over. One nobody answers on is a leftover.
+	const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const bool taken = probe >= 0 &&
+			   ::connect(probe, reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) == 0;
+	if (probe >= 0)
+		::close(probe);
+	if (taken) {
+		::close(fd);
+		return Error{EADDRINUSE, "control socket " + path + ": another safailover runs"};
+	}
 	::unlink(path.c_str());
-	if (::bind(fd, reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) < 0 || ::listen(fd, 4) < 0) {
+	// Mode 0600 from the start, whatever the umask: takeover and standby
+	// are for root (and this daemon's user) only.
+	const mode_t umask_was = ::umask(0177);
+	const int bound = ::bind(fd, reinterpret_cast<sockaddr *>(&sun), sizeof(sun));
+	::umask(umask_was);
+	if (bound < 0 || ::listen(fd, 4) < 0) {
 		const int err = errno;
 		::close(fd);
 		return Error{err, "control socket " + path};
@@ -182,6 +211,9 @@ struct ShadowSa {
 	std::optional<replay::ReplayThresh> thresh;
 	RateEstimate rate;
 };
+
+// Connections accepted but not past their Hello yet.
+constexpr long kMaxPendingLinks = 4;
 
 class DaemonImpl final : public Daemon {
 public:
@@ -389,6 +421,10 @@ private:
 			auto *hello = std::get_if<Hello>(&body);
 			if (!hello)
 				return Error{EPROTO, "first frame is not a hello"};
+			if (std::find(cfg_.peer_names.begin(), cfg_.peer_names.end(), hello->node) ==
+			    cfg_.peer_names.end())
+				return Error{EACCES, "hello from node " + hello->node +
+							     ", which is not in sync.peer_names"};
 			l.hello_received = true;
 			l.remote = hello->role;
 			l.node = hello->node;
@@ -905,11 +941,34 @@ private:
 			log("error", "thresh_failed", {{"sa", sa_text(id)}, {"reason", r.error().message()}});
 	}
 
+	// Connections come only from the configured peers' addresses, and
+	// only a few may be in their handshake at once: a flood of idle TCP
+	// connections must not crowd out the standbys or the heartbeats.
 	void accept_standby()
 	{
-		const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+		sockaddr_storage from{};
+		socklen_t len = sizeof(from);
+		const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr *>(&from), &len,
+					 SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
+		const auto pending = std::count_if(links_.begin(), links_.end(),
+						   [](const Link &l) { return !l.hello_received; });
+		const auto peer = address_of(from);
+		const bool known = peer && std::any_of(cfg_.peers.begin(), cfg_.peers.end(),
+						       [&](const Endpoint &e) {
+							       auto a = pfkey::parse_address(e.host);
+							       return a && a->addr == peer->addr &&
+								      a->family == peer->family;
+						       });
+		if (!known || pending >= kMaxPendingLinks) {
+			log("warning", "connection_refused",
+			    {{"peer", peer ? pfkey::to_string(*peer) : "?"},
+			     {"reason", known ? "too many connections in their handshake"
+					      : "not a configured peer address"}});
+			::close(fd);
+			return;
+		}
 		auto c = Connection::accept(server_, fd);
 		if (!c) {
 			log("error", "accept_failed", {{"reason", c.error().message()}});
@@ -1065,10 +1124,21 @@ private:
 		const int fd = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
+		// Besides the socket's mode: only root and this daemon's user.
+		ucred cred{};
+		socklen_t len = sizeof(cred);
+		if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+		    (cred.uid != 0 && cred.uid != ::geteuid())) {
+			log("warning", "control_refused", {{"uid", std::to_string(cred.uid)}});
+			::close(fd);
+			return;
+		}
+		// A client that connects and says nothing stalls the loop for
+		// 200 ms at most; the reply is small and never waits for it.
 		pollfd pfd{fd, POLLIN, 0};
 		char buf[64] = {};
-		if (::poll(&pfd, 1, 1000) == 1)
-			(void)!::read(fd, buf, sizeof(buf) - 1);
+		if (::poll(&pfd, 1, 200) == 1)
+			(void)!::recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 		std::string cmd(buf);
 		cmd.erase(cmd.find_last_not_of(" \n") + 1);
 		json reply;
@@ -1094,7 +1164,7 @@ private:
 			reply = {{"error", "unknown command: " + cmd}};
 		}
 		const std::string out = reply.dump() + "\n";
-		(void)!::write(fd, out.data(), out.size());
+		(void)!::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 		::close(fd);
 	}
 

@@ -188,10 +188,10 @@ Result<Body> get_hello(Reader &r)
 	if (role != static_cast<std::uint8_t>(Role::active) &&
 	    role != static_cast<std::uint8_t>(Role::standby))
 		return bad("unknown role " + std::to_string(role));
-	if (!len)
-		return bad("hello without a node name");
-	h.role = static_cast<Role>(role);
 	h.node.assign(name.begin(), name.end());
+	if (!valid_node_name(h.node))
+		return bad("hello with a node name that is not letters, digits, '.', '-' or '_'");
+	h.role = static_cast<Role>(role);
 	return Body{h};
 }
 
@@ -295,6 +295,15 @@ Result<Body> get_body(Type type, std::span<const std::uint8_t> payload)
 }
 
 } // namespace
+
+bool valid_node_name(std::string_view name)
+{
+	return !name.empty() && name.size() <= 255 &&
+	       std::all_of(name.begin(), name.end(), [](char c) {
+		       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+	       });
+}
 
 Bytes encode(const Frame &frame)
 {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -22,6 +23,11 @@ using pfkey::Result;
 using Bytes = std::vector<std::uint8_t>;
 
 enum class Role : std::uint8_t { active = 1, standby = 2 };
+
+// A node name as configured and as a Hello carries it: 1 to 255 letters,
+// digits, dots, dashes and underscores (it reaches logs, JSON and TLS
+// name checks; nothing else is safe in all three).
+bool valid_node_name(std::string_view name);
 
 // First frame each way: who is speaking.
 struct Hello {

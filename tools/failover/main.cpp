@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <sys/prctl.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -109,6 +110,9 @@ int main(int argc, char **argv)
 		}
 		if (check->parsed())
 			return 0;
+		// Keys pass through this process: no core dumps, no ptrace by
+		// other processes of the same user.
+		::prctl(PR_SET_DUMPABLE, 0);
 		auto daemon = failover::Daemon::create(std::move(*config));
 		if (!daemon) {
 			failover::log("error", "start_failed", {{"reason", daemon.error().message()}});

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,8 +51,15 @@ Result<TlsContext> TlsContext::create(const Config &config, bool server)
 		return Error{EINVAL, "key " + config.key + ": " + tls_errors()};
 	if (SSL_CTX_load_verify_locations(ctx, config.ca.c_str(), nullptr) != 1)
 		return Error{EINVAL, "CA " + config.ca + ": " + tls_errors()};
-	// Key material crosses this channel: both ends prove who they are.
+	// Key material crosses this channel: both ends prove who they are,
+	// with a certificate of the CA that names one of the configured peers
+	// (another certificate of the same CA is not enough).
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_WILDCARDS);
+	for (const auto &name : config.peer_names)
+		if (X509_VERIFY_PARAM_add1_host(param, name.c_str(), name.size()) != 1)
+			return Error{EINVAL, "peer name " + name + ": " + tls_errors()};
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	return t;

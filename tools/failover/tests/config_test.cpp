@@ -28,6 +28,7 @@ listen = "10.0.0.1:7500"
 certificate = "a.crt"
 key = "a.key"
 ca = "ca.crt"
+peer_names = ["gw2"]
 )";
 
 TEST_F(ConfigFile, TheExampleLoads)
@@ -76,6 +77,13 @@ TEST_F(ConfigFile, RefusesWhatIsWrongAndSaysWhere)
 		{"bad role", "node = \"x\"\nrole = \"primary\"\n", "role"},
 		{"syntax", "node = \n", "node"},
 		{"missing node", "[sync]\n", "node"},
+		{"node name", "node = \"gw 1\"\n", "node"},
+		{"no peer names", "node = \"gw1\"\n[sync]\nlisten = \"10.0.0.1:1\"\npeer_names = []\n",
+		 "sync.peer_names"},
+		{"own name as peer", "node = \"gw1\"\n[sync]\nlisten = \"10.0.0.1:1\"\npeer_names = [\"gw1\"]\n",
+		 "sync.peer_names"},
+		{"bad peer name", "node = \"gw1\"\n[sync]\nlisten = \"10.0.0.1:1\"\npeer_names = [\"gw\\u00e9\"]\n",
+		 "sync.peer_names"},
 	};
 	for (const auto &c : cases) {
 		auto r = load(c.text);

@@ -149,6 +149,10 @@ TEST(Frame, RefusesMalformedBodies)
 	auto nameless = encode(Frame{1, Hello{Role::standby, 0, ""}});
 	expect_refused(nameless, "hello without a name");
 
+	// A name from the wire reaches logs and JSON: nothing but a node name.
+	for (const char *name : {"gw\xff", "gw 2", "gw2\n", "gw=2", "gw\"2"})
+		expect_refused(encode(Frame{1, Hello{Role::standby, 0, name}}), name);
+
 	auto del = encode(Frame{1, SaDelete{sa_id()}});
 	del[kHeaderSize + 5] = 99;
 	expect_refused(del, "SA delete of family 99");

@@ -65,7 +65,8 @@ certificates() {
 			-keyout $work/$ca.key -out $work/$ca.crt -days 2 \
 			-subj "/CN=$ca" 2>/dev/null
 	done
-	for name in gw1 gw2 intruder; do
+	# gw3: a certificate of the pair's own CA that names neither gateway.
+	for name in gw1 gw2 gw3 intruder; do
 		local ca=ca
 		[ $name != intruder ] || ca=rogue
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -76,7 +77,8 @@ certificates() {
 }
 
 config() {
-	local name=$1 role=$2 addr=$3 peer_addr=$4 cert=${5:-$1}
+	local name=$1 role=$2 addr=$3 peer_addr=$4 cert=${5:-$1} peer_name=gw1
+	[ "$name" != gw1 ] || peer_name=gw2
 	cat >$work/$name.toml <<CONF
 node = "$name"
 role = "$role"
@@ -86,6 +88,7 @@ peers = ["$peer_addr:7500"]
 certificate = "$work/$cert.crt"
 key = "$work/$cert.key"
 ca = "$work/ca.crt"
+peer_names = ["$peer_name"]
 heartbeat_ms = 200
 [replay]
 backend = "$backend"
@@ -242,6 +245,16 @@ policies_blocked() {
 }
 check gw2_holds_policies_back wait_until 10 policies_blocked gw2 2
 check backend_is_$expected test "$(field gw1 .backend)" = "$expected"
+# The control socket is root's alone, and a second daemon with the same
+# configuration neither starts nor takes the first one's socket away.
+check control_socket_private test "$(stat -c %a $work/gw1.sock)" = 600
+second_daemon_refused() {
+	! timeout 30 $ip netns exec gw1 $safailover run --config $work/gw1.toml \
+		2>$work/gw1-second.log &&
+		grep -q 'another safailover runs' $work/gw1-second.log &&
+		field_is gw1 .role active
+}
+check second_daemon_refused second_daemon_refused
 
 say "ping $peer -> $vip through ESP (SAs and policies made on gw1 through PF_KEY)"
 # Traffic both ways: echo requests in through SA 0x2002, replies out 0x2001.
@@ -296,6 +309,18 @@ check wrong_certificate_refused_by_gw1 wait_until 30 grep -q 'event=tls_refused'
 kill $intruder 2>/dev/null
 wait $intruder
 check wrong_certificate_gets_nothing sh -c "! grep -q 'event=peer_hello\|event=synced' $work/intruder.log"
+
+# Another certificate of the pair's own CA, from gw2's address: refused
+# too, because it does not name gw1's configured peer.
+refused=$(grep -c 'event=tls_refused' $work/gw1.log)
+config gw3 standby 10.2.0.2 10.2.0.1
+sed -i "s|$work/gw3.sock|$work/gw3-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9479|" $work/gw3.toml
+timeout 60 $ip netns exec gw2 $safailover run --config $work/gw3.toml 2>$work/gw3.log &
+gw3=$!
+check other_certificate_of_ca_refused wait_until 30 count_above $work/gw1.log event=tls_refused "$refused"
+kill $gw3 2>/dev/null
+wait $gw3
+check other_certificate_gets_nothing sh -c "! grep -q 'event=peer_hello\|event=synced' $work/gw3.log"
 
 # Malformed frames from a peer with a good certificate: dropped, logged,
 # and the real standby's channel is not disturbed.
@@ -353,6 +378,14 @@ kill -CONT $ping
 metrics=$(in_ns gw1 /usr/bin/curl -s --max-time 10 http://127.0.0.1:9477/metrics)
 check metrics_endpoint grep -q '^safailover_notifications_total' <<<"$metrics"
 
+# Echo replies from the VIP that leave gw2 in the clear, from here to the
+# end: through the storm and the takeover (a node that has the VIP before
+# its policies are in must drop, not answer unprotected).
+$ip netns exec gw2 tcpdump -i lan -n -U -w $work/gw2-lan.pcap \
+	"icmp[icmptype] = icmp-echoreply and src host $vip" 2>$work/tcpdump.log &
+tcpdump=$!
+wait_until 20 grep -q 'listening on' $work/tcpdump.log
+
 say "flap storm: gw1's LAN link flaps, gw1's keepalived starves; ping both ways, sync link up"
 # Every role change while the daemons can talk is a handover: the node
 # that stops blocks its policies and sends its final numbers, the other
@@ -401,6 +434,16 @@ check flap_storm_peer_errors_zero test "$storm_seq" = 0 -a "$storm_replay" = 0
 check flap_storm_handovers_exact test "$(storm_takeovers | grep -c 'handover=margin')" = 0
 check flap_storm_gw2_policies_blocked wait_until 10 policies_blocked gw2 2
 
+# An SA whose numbers gw2 cannot set must not carry traffic: 0x2004's copy
+# on gw2 gets a window the synced state does not fit (a kernel that
+# refuses the set); the takeover must delete it and report failure.
+in_ns gw1 $pfkey_add sa 0x2004 $vip 10.1.0.102 $enc $auth
+wait_until 10 sa_count_is gw2 3
+$ip -n gw2 xfrm state delete src $vip dst 10.1.0.102 proto esp spi 0x2004
+$ip -n gw2 xfrm state add src $vip dst 10.1.0.102 proto esp spi 0x2004 \
+	mode transport enc 'cbc(aes)' 0x$enc auth-trunc 'hmac(sha256)' 0x$auth 96 \
+	replay-window 64
+
 say "gw1 dies: off the LAN, safailover and keepalived killed with SIGKILL"
 # gw1 dies: off the LAN, daemon and keepalived killed.
 $ip -n gw1 link set lan down
@@ -434,6 +477,25 @@ check gw2_starts_above_gw1 test "${first:-0}" -ge "$gw1_last"
 check peer_replay_errors_zero test "$(sa_replay_errors peer $vip $peer 0x2001)" = 0
 check peer_seq_errors_unchanged test "$(xfrm_stat XfrmInStateSeqError)" = "$errors_before"
 check no_sa_lost test "$($ip -n gw2 xfrm state | grep -c '^src')" = 2
+# 0x2004 fenced: gone from gw2's kernel, the takeover said it failed, and
+# the metric counts it.
+sa_absent() { ! $ip -n gw2 xfrm state get src $vip dst 10.1.0.102 proto esp spi 0x2004 >/dev/null 2>&1; }
+takeover_failures() {
+	in_ns gw2 /usr/bin/curl -sf --max-time 10 http://127.0.0.1:9477/metrics |
+		awk '$1 == "safailover_takeover_failures_total" { print $2 }'
+}
+check takeover_fails_closed sh -c "grep -q 'event=takeover_sa_failed sa=0x00002004.*fenced=\"SA deleted\"' $work/gw2.log &&
+	grep 'event=takeover ' $work/gw2.log | tail -1 | grep -q 'failed=1' &&
+	[ \"$(takeover_failures)\" -ge 1 ]"
+check takeover_fenced_sa_gone sa_absent
+gw2_oseq=$(( $(sa_oseq gw2 $vip $peer 0x2001) ))
+echo "# gw2's kernel: oseq $gw2_oseq on 0x2001 after the takeover, gw1's last $gw1_last"
+check gw2_kernel_counters_above_gw1 test "$gw2_oseq" -gt "$gw1_last"
+kill $tcpdump 2>/dev/null
+wait $tcpdump 2>/dev/null
+cleartext=$(tcpdump -r $work/gw2-lan.pcap -n 2>/dev/null | wc -l)
+echo "# echo replies from $vip that left gw2 unencrypted: $cleartext"
+check no_cleartext_during_takeover test "$cleartext" = 0
 check no_policy_lost test "$($ip -n gw2 xfrm policy | grep -c '^src')" = 2
 check policies_carry_traffic test "$($ip -n gw2 xfrm policy | grep -c 'action block')" = 0
 outage=$(outage_ms "$kill_at")
