@@ -8,13 +8,19 @@ namespace failover {
 
 void RateEstimate::observe(const replay::ReplayState &state, std::uint64_t observed_ns)
 {
-	if (last_ns_ && observed_ns > last_ns_) {
+	if (!last_ns_) {
+		last_ns_ = observed_ns;
+	} else if (observed_ns >= last_ns_ + kMinSampleNs) {
 		const std::uint64_t moved = std::max(state.oseq > last_oseq_ ? state.oseq - last_oseq_ : 0,
 						     state.seq > last_seq_ ? state.seq - last_seq_ : 0);
 		const double seconds = (observed_ns - last_ns_) / 1e9;
-		peak_ = std::max(peak_, moved / seconds);
+		peak_ = std::min(kMaxPps, std::max(peak_, moved / seconds));
+		last_ns_ = observed_ns;
+	} else {
+		// Reports read together after a stall are stamped close together:
+		// too short an interval to say anything about the rate.
+		return;
 	}
-	last_ns_ = observed_ns;
 	last_oseq_ = std::max(last_oseq_, state.oseq);
 	last_seq_ = std::max(last_seq_, state.seq);
 }
@@ -24,8 +30,11 @@ std::uint64_t unseen_bound(const MarginInputs &in)
 	const double period = in.thresh.packets
 				      ? in.thresh.packets
 				      : in.peak_pps * in.thresh.msecs / 1000.0;
-	return static_cast<std::uint64_t>(
-		std::ceil(period + in.peak_pps * (in.lag_s + in.staleness_s)));
+	const double unseen = std::ceil(period + in.peak_pps * (in.lag_s + in.staleness_s));
+	// Saturate: a double past 2^64 does not convert.
+	if (!(unseen < 0x1p63))
+		return 1ULL << 63;
+	return unseen > 0 ? static_cast<std::uint64_t>(unseen) : 0;
 }
 
 TakeoverStep plan_takeover(const replay::ReplayState &last, const MarginInputs &in)

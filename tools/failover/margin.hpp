@@ -24,8 +24,14 @@ namespace failover {
 
 // Highest packet rate between two reports of one SA, from the active's
 // timestamps (the channel's delay does not distort it).
+// Rates come from reports at least kMinSampleNs apart, and are capped at
+// kMaxPps (100 Gbit/s of minimum-size packets is ~150 Mpps per link; no
+// single SA is processed that fast by the kernel's crypto).
 class RateEstimate {
 public:
+	static constexpr std::uint64_t kMinSampleNs = 100'000'000;
+	static constexpr double kMaxPps = 10'000'000;
+
 	void observe(const replay::ReplayState &state, std::uint64_t observed_ns);
 	double peak_pps() const { return peak_; }
 

@@ -56,5 +56,42 @@ TEST(Rate, PeakOfEitherCounterFromTheActivesClock)
 	EXPECT_DOUBLE_EQ(10000, r.peak_pps());
 }
 
+TEST(Rate, ReportsReadTogetherAfterAStallDoNotMakeARate)
+{
+	// 10 kpps, the active's loop stalled 300 ms: the reports it then reads
+	// are stamped a microsecond apart.
+	RateEstimate r;
+	r.observe(at(0, 0), 1'000'000'000);
+	r.observe(at(1000, 0), 1'100'000'000);
+	r.observe(at(4000, 0), 1'400'000'000);
+	r.observe(at(5000, 0), 1'400'001'000);
+	EXPECT_LE(r.peak_pps(), 10'000.0 * 1.01);
+	EXPECT_GE(r.peak_pps(), 10'000.0 * 0.99);
+}
+
+TEST(Rate, Capped)
+{
+	RateEstimate r;
+	r.observe(at(0, 0, true), 1'000'000'000);
+	r.observe(at(1ULL << 40, 0, true), 1'200'000'000);
+	EXPECT_DOUBLE_EQ(RateEstimate::kMaxPps, r.peak_pps());
+}
+
+TEST(Margin, AboveFourBillionSaturatesNotWraps)
+{
+	// An ESN SA at the cap, silent for two days: the margin passes 2^32.
+	MarginInputs in{{0, 1000}, RateEstimate::kMaxPps, 1, 172800, 0};
+	EXPECT_GT(unseen_bound(in), 0xffffffffULL);
+	const auto step = plan_takeover(at(1000, 0, true), in);
+	EXPECT_EQ(1000 + step.margin, step.state.oseq);
+	EXPECT_FALSE(step.exhausted);
+	// Absurd inputs saturate instead of converting a huge double.
+	MarginInputs huge{{0, 1000}, 1e300, 1e300, 1e300, 0};
+	EXPECT_EQ(1ULL << 63, unseen_bound(huge));
+	const auto end = plan_takeover(at(1000, 0, true), huge);
+	EXPECT_EQ(1000 + (1ULL << 63), end.state.oseq);
+	EXPECT_TRUE(plan_takeover(at(1ULL << 63, 0, true), huge).exhausted);
+}
+
 } // namespace
 } // namespace failover
