@@ -25,6 +25,7 @@
 #include "kernel_tables.hpp"
 #include "log.hpp"
 #include "margin.hpp"
+#include "shadow_table.hpp"
 #include "replay/xfrm_codec.hpp"
 #include "tls.hpp"
 
@@ -61,12 +62,6 @@ std::string sa_text(const replay::SaId &id)
 	return spi_text(id.spi) + "/" + pfkey::to_string(id.dst);
 }
 
-using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>>;
-
-SaKey key_of(const replay::SaId &id)
-{
-	return {id.spi, id.proto, id.dst.family, id.dst.addr};
-}
 
 std::optional<pfkey::Address> address_of(const sockaddr_storage &ss)
 {
@@ -204,13 +199,6 @@ struct Link {
 	Clock::time_point last_tx = Clock::now(), last_rx = Clock::now();
 };
 
-struct ShadowSa {
-	replay::SaId id;
-	Bytes record;	// NEWSA, empty until the record came
-	replay::ReplayState state;
-	std::optional<replay::ReplayThresh> thresh;
-	RateEstimate rate;
-};
 
 // Connections accepted but not past their Hello yet.
 constexpr long kMaxPendingLinks = 4;
@@ -476,14 +464,8 @@ private:
 
 	Result<std::monostate> apply(SnapshotBegin &b)
 	{
-		// The standby's tables belong to the daemon: start from nothing.
-		if (auto r = tables_.flush(); !r)
-			log("error", "flush_failed", {{"reason", r.error().message()}});
-		sas_.clear();
-		policies_.clear();
-		synced_ = false;
 		shadow_final_ = false;
-		expected_ = b;
+		shadow_.begin_snapshot(b);
 		std::lock_guard g(metrics_.lock);
 		metrics_.snapshots++;
 		return std::monostate{};
@@ -491,72 +473,38 @@ private:
 
 	Result<std::monostate> apply(SnapshotEnd &)
 	{
+		shadow_.end_snapshot();
 		synced_ = true;
-		log("info", "synced", {{"sas", std::to_string(sas_.size())},
-				       {"policies", std::to_string(policies_.size())},
-				       {"expected_sas", std::to_string(expected_.sas)},
-				       {"expected_policies", std::to_string(expected_.policies)}});
 		return std::monostate{};
 	}
 
 	Result<std::monostate> apply(SaRecord &r)
 	{
-		const auto id = sa_id_of(r.netlink);
-		if (auto done = tables_.install_sa(r.netlink); !done)
-			log("error", "sa_install_failed", {{"sa", sa_text(id)},
-							   {"reason", done.error().message()}});
-		auto &sa = sas_[key_of(id)];
-		const bool known = !sa.record.empty() || sa.state.window;
-		sa.id = id;
-		sa.record = std::move(r.netlink);
-		auto parsed = replay::xfrm::parse_sa(reinterpret_cast<const nlmsghdr *>(sa.record.data()));
-		if (parsed) {
-			auto state = replay::xfrm::to_canonical(parsed->replay, parsed->esn,
-							       parsed->legacy_window);
-			// A copy of an SA we know may be older than its reports.
-			if (!known || state.oseq > sa.state.oseq || state.seq > sa.state.seq)
-				sa.state = state;
-		}
+		shadow_.sa(std::move(r.netlink));
 		return std::monostate{};
 	}
 
 	Result<std::monostate> apply(SaDelete &d)
 	{
-		if (auto done = tables_.delete_sa(d.id); !done && done.error().code != ESRCH)
-			log("error", "sa_delete_failed", {{"sa", sa_text(d.id)},
-							  {"reason", done.error().message()}});
-		sas_.erase(key_of(d.id));
+		shadow_.sa_deleted(d.id);
 		return std::monostate{};
 	}
 
-	// Held back: in the kernel as a BLOCK placeholder until takeover.
 	Result<std::monostate> apply(PolicyRecord &p)
 	{
-		if (auto r = tables_.install_blocking(p.netlink); !r)
-			log("error", "policy_block_failed", {{"reason", r.error().message()}});
-		policies_[policy_key(p.netlink)] = std::move(p.netlink);
+		shadow_.policy(std::move(p.netlink));
 		return std::monostate{};
 	}
 
 	Result<std::monostate> apply(PolicyDelete &p)
 	{
-		if (auto r = tables_.delete_policy(p.netlink); !r && r.error().code != ESRCH)
-			log("error", "policy_delete_failed", {{"reason", r.error().message()}});
-		policies_.erase(policy_key(p.netlink));
+		shadow_.policy_deleted(p.netlink);
 		return std::monostate{};
 	}
 
 	Result<std::monostate> apply(ReplayUpdate &u)
 	{
-		auto &sa = sas_[key_of(u.id)];
-		if (sa.record.empty() && !sa.state.window)
-			sa.id = u.id;
-		// Forward only, as the kernel would take it.
-		if (u.state.oseq >= sa.state.oseq && u.state.seq >= sa.state.seq)
-			sa.state = u.state;
-		if (u.thresh)
-			sa.thresh = u.thresh;
-		sa.rate.observe(u.state, u.observed_ns);
+		shadow_.replay(u);
 		notes_in_window_++;
 		std::lock_guard g(metrics_.lock);
 		metrics_.notifications++;
@@ -568,7 +516,7 @@ private:
 		shadow_final_ = true;
 		epoch_ = std::max(epoch_, r.epoch);
 		log("info", "released", {{"epoch", std::to_string(r.epoch)},
-					 {"sas", std::to_string(sas_.size())}});
+					 {"sas", std::to_string(shadow_.view().sas.size())}});
 		// Taken up by the loop, not here: a takeover drops the links
 		// this frame is being read from.
 		if (wanted_active_)
@@ -627,11 +575,13 @@ private:
 							  {"reason", "taking over"}});
 		links_.clear();
 		epoch_++;
-		if (!synced_ && !handed_over)
-			log("warning", "takeover_unsynced", {{"sas", std::to_string(sas_.size())}});
+		shadow_.interrupt();
+		const ShadowView &view = shadow_.view();
+		if (!shadow_.complete() && !handed_over)
+			log("warning", "takeover_unsynced", {{"sas", std::to_string(view.sas.size())}});
 
 		std::uint64_t margin_max = 0, exposure_max = 0, failed = 0, exhausted = 0;
-		for (auto &[key, sa] : sas_) {
+		for (const auto &[key, sa] : view.sas) {
 			MarginInputs in{sa.thresh.value_or(cfg_.thresh_for(sa.id)), sa.rate.peak_pps(),
 					cfg_.margin_lag.count() / 1000.0, staleness, cfg_.margin_floor};
 			const auto step = handed_over ? TakeoverStep{sa.state, 0, 0, false}
@@ -641,7 +591,6 @@ private:
 				fence(sa, r.error());
 				continue;
 			}
-			sa.state = step.state;
 			margin_max = std::max(margin_max, step.margin);
 			exposure_max = std::max(exposure_max, step.inbound_exposure);
 			exhausted += step.exhausted;
@@ -649,7 +598,7 @@ private:
 				log("warning", "sa_exhausted", {{"sa", sa_text(sa.id)}});
 		}
 		std::uint64_t policies = 0;
-		for (const auto &[key, p] : policies_) {
+		for (const auto &[key, p] : view.policies) {
 			if (auto r = tables_.install_policy(p); !r) {
 				failed++;
 				log("error", "takeover_policy_failed", {{"reason", r.error().message()}});
@@ -659,7 +608,7 @@ private:
 		}
 		const double took = seconds_since(started);
 		log(failed ? "error" : "info", "takeover",
-		    {{"epoch", std::to_string(epoch_)}, {"sas", std::to_string(sas_.size())},
+		    {{"epoch", std::to_string(epoch_)}, {"sas", std::to_string(view.sas.size())},
 		     {"policies", std::to_string(policies)}, {"failed", std::to_string(failed)},
 		     {"handover", handed_over ? "exact" : "margin"},
 		     {"margin_max", std::to_string(margin_max)},
@@ -675,7 +624,7 @@ private:
 			metrics_.exposure_max = exposure_max;
 			metrics_.takeover_s = took;
 		}
-		last_takeover_ = {{"epoch", epoch_}, {"sas", sas_.size()}, {"policies", policies},
+		last_takeover_ = {{"epoch", epoch_}, {"sas", view.sas.size()}, {"policies", policies},
 				  {"failed", failed}, {"handover", handed_over},
 				  {"margin_max", margin_max}, {"inbound_exposure_max", exposure_max},
 				  {"duration_ms", took * 1000}};
@@ -729,7 +678,7 @@ private:
 	// comes back may have counted further than its shadow says). A packet
 	// the SA takes between the read and the write makes the kernel refuse
 	// the write (ERANGE); read again: the kernel may be past @want by then.
-	Result<std::monostate> set_forward(ShadowSa &sa, const replay::ReplayState &want,
+	Result<std::monostate> set_forward(const ShadowSa &sa, const replay::ReplayState &want,
 					   const char *event)
 	{
 		Result<bool> r = false;
@@ -746,7 +695,7 @@ private:
 	}
 
 	// True when the kernel holds at least @want (set now, or already).
-	Result<bool> set_forward_once(ShadowSa &sa, const replay::ReplayState &want,
+	Result<bool> set_forward_once(const ShadowSa &sa, const replay::ReplayState &want,
 				      const char *event)
 	{
 		auto now = backend_->get(sa.id);
@@ -802,29 +751,29 @@ private:
 		auto sas = tables_.dump_sas();
 		auto policies = tables_.dump_policies();
 		std::uint64_t blocked = 0, failed = 0;
-		policies_.clear();
+		ShadowView own;
 		if (policies) {
 			for (auto &p : *policies) {
 				if (auto r = tables_.install_blocking(p); r)
 					blocked++;
 				else
 					failed++;
-				policies_[policy_key(p)] = std::move(p);
+				own.policies[policy_key(p)] = std::move(p);
 			}
 		} else {
 			failed++;
 		}
-		sas_.clear();
 		if (sas)
 			for (auto &record : *sas)
-				sas_[key_of(sa_id_of(record))].record = std::move(record);
+				own.sas[key_of(sa_id_of(record))].record = std::move(record);
 		const auto final_numbers = replay_table();
 		for (const auto &u : final_numbers) {
-			auto &sa = sas_[key_of(u.id)];
+			auto &sa = own.sas[key_of(u.id)];
 			sa.id = u.id;
 			sa.state = u.state;
 			sa.thresh = u.thresh;
 		}
+		shadow_.replace(std::move(own));
 		std::uint64_t told = 0;
 		for (auto &l : links_) {
 			if (!l.conn.established() || !l.hello_received || l.remote != Role::standby)
@@ -1091,8 +1040,9 @@ private:
 			  {"links", links}};
 		if (role_ == Role::standby) {
 			s["synced"] = synced_;
-			s["sas"] = sas_.size();
-			s["policies"] = policies_.size();
+			s["sas"] = shadow_.view().sas.size();
+			s["policies"] = shadow_.view().policies.size();
+			s["snapshot_in_progress"] = shadow_.in_progress();
 			s["staleness_ms"] = links_.empty() ? -1
 							   : seconds_since(links_.front().last_rx) * 1000;
 		}
@@ -1110,7 +1060,7 @@ private:
 				       {"oseq", st.oseq}, {"seq", st.seq}, {"peak_pps", pps}});
 		};
 		if (role_ == Role::standby) {
-			for (const auto &[key, sa] : sas_)
+			for (const auto &[key, sa] : shadow_.view().sas)
 				row(sa.id, sa.state, sa.rate.peak_pps());
 			return out;
 		}
@@ -1189,8 +1139,8 @@ private:
 		}
 		metrics_.sync_lag_s = lag;
 		if (role_ == Role::standby) {
-			metrics_.sas = sas_.size();
-			metrics_.policies = policies_.size();
+			metrics_.sas = shadow_.view().sas.size();
+			metrics_.policies = shadow_.view().policies.size();
 		}
 	}
 
@@ -1220,8 +1170,7 @@ private:
 	std::size_t next_peer_ = 0;
 	std::chrono::milliseconds backoff_{100};
 	Clock::time_point next_connect_ = Clock::now(), last_active_rx_ = Clock::now();
-	std::map<SaKey, ShadowSa> sas_;
-	std::map<Bytes, Bytes> policies_;
+	ShadowTable shadow_{tables_};
 	bool synced_ = false;
 	// What keepalived last told this node to be.
 	bool wanted_active_ = false;
@@ -1232,7 +1181,6 @@ private:
 	bool takeover_due_ = false, stand_down_due_ = false;
 	// This node stood down while no standby could hear its numbers.
 	bool owes_numbers_ = false;
-	SnapshotBegin expected_;
 	json last_takeover_;
 	Metrics metrics_;
 	std::uint64_t notes_in_window_ = 0;

@@ -150,11 +150,16 @@ Result<std::monostate> KernelTables::install_blocking(std::span<const std::uint8
 	return sock_.transact(nlh, "XFRM_MSG_UPDPOLICY (block)");
 }
 
-Result<std::monostate> KernelTables::delete_policy(std::span<const std::uint8_t> delpolicy)
+Result<std::monostate> KernelTables::delete_policy(std::span<const std::uint8_t> policy)
 {
-	nlmsghdr *nlh = request(delpolicy, XFRM_MSG_DELPOLICY, 0);
-	auto *id = static_cast<xfrm_userpolicy_id *>(mnl_nlmsg_get_payload(nlh));
-	id->index = 0;
+	const auto key = policy_key(policy);
+	nlmsghdr *nlh = mnl_nlmsg_put_header(tx_.data());
+	nlh->nlmsg_type = XFRM_MSG_DELPOLICY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	auto *id = static_cast<xfrm_userpolicy_id *>(
+		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_id)));
+	std::memcpy(&id->sel, key.data(), sizeof(id->sel));
+	id->dir = key.back();
 	return sock_.transact(nlh, "XFRM_MSG_DELPOLICY");
 }
 
@@ -175,8 +180,10 @@ Result<std::monostate> KernelTables::flush()
 
 Result<KernelEvents> KernelEvents::open()
 {
+	// Hard expiries are not DELSA/DELPOLICY events: only EXPIRE says so.
 	auto sock = replay::xfrm::Socket::open(1U << (XFRMNLGRP_SA - 1) |
-					       1U << (XFRMNLGRP_POLICY - 1));
+					       1U << (XFRMNLGRP_POLICY - 1) |
+					       1U << (XFRMNLGRP_EXPIRE - 1));
 	if (!sock)
 		return sock.error();
 	sock->grow_receive_buffer(8 << 20);
@@ -199,6 +206,29 @@ Result<std::vector<Body>> KernelEvents::receive()
 		case XFRM_MSG_UPDSA:
 			out.push_back(SaRecord{copy_message(nlh, XFRM_MSG_NEWSA)});
 			break;
+		case XFRM_MSG_EXPIRE: {
+			const auto m = copy_message(nlh, XFRM_MSG_EXPIRE);
+			const auto e = payload<xfrm_user_expire>(m);
+			if (e.hard && m.size() >= NLMSG_HDRLEN + sizeof(xfrm_user_expire))
+				out.push_back(SaDelete{sa_id_of(m)});
+			break;
+		}
+		case XFRM_MSG_POLEXPIRE: {
+			const auto m = copy_message(nlh, XFRM_MSG_POLEXPIRE);
+			const auto e = payload<xfrm_user_polexpire>(m);
+			if (!e.hard || m.size() < NLMSG_HDRLEN + sizeof(xfrm_user_polexpire))
+				break;
+			Bytes del(NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(xfrm_userpolicy_id)));
+			auto *h = reinterpret_cast<nlmsghdr *>(del.data());
+			h->nlmsg_len = del.size();
+			h->nlmsg_type = XFRM_MSG_DELPOLICY;
+			xfrm_userpolicy_id id{};
+			id.sel = e.pol.sel;
+			id.dir = e.pol.dir;
+			std::memcpy(del.data() + NLMSG_HDRLEN, &id, sizeof(id));
+			out.push_back(PolicyDelete{std::move(del)});
+			break;
+		}
 		case XFRM_MSG_DELSA: {
 			const auto m = copy_message(nlh, XFRM_MSG_DELSA);
 			const auto u = payload<xfrm_usersa_id>(m);
@@ -242,6 +272,30 @@ replay::SaId sa_id_of(std::span<const std::uint8_t> newsa)
 	return id;
 }
 
+// The XFRMA_POLICY attribute of a DELPOLICY event, if it has one.
+static std::optional<xfrm_userpolicy_info> policy_attribute(std::span<const std::uint8_t> netlink)
+{
+	// Copies are only 1-aligned: walk an aligned copy.
+	std::vector<std::uint32_t> aligned((netlink.size() + 3) / 4);
+	std::memcpy(aligned.data(), netlink.data(), netlink.size());
+	auto *nlh = reinterpret_cast<nlmsghdr *>(aligned.data());
+	const std::size_t head = NLMSG_ALIGN(sizeof(xfrm_userpolicy_id));
+	if (nlh->nlmsg_len > netlink.size() || nlh->nlmsg_len < NLMSG_HDRLEN + head)
+		return std::nullopt;
+	auto *attr = static_cast<nlattr *>(mnl_nlmsg_get_payload_offset(nlh, head));
+	const char *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
+	for (; mnl_attr_ok(attr, tail - reinterpret_cast<const char *>(attr));
+	     attr = mnl_attr_next(attr)) {
+		if (mnl_attr_get_type(attr) == XFRMA_POLICY &&
+		    mnl_attr_get_payload_len(attr) >= sizeof(xfrm_userpolicy_info)) {
+			xfrm_userpolicy_info info;
+			std::memcpy(&info, mnl_attr_get_payload(attr), sizeof(info));
+			return info;
+		}
+	}
+	return std::nullopt;
+}
+
 Bytes policy_key(std::span<const std::uint8_t> netlink)
 {
 	xfrm_selector sel;
@@ -253,6 +307,10 @@ Bytes policy_key(std::span<const std::uint8_t> netlink)
 		const auto id = payload<xfrm_userpolicy_id>(netlink);
 		sel = id.sel;
 		dir = id.dir;
+		if (const auto info = policy_attribute(netlink)) {
+			sel = info->sel;
+			dir = info->dir;
+		}
 	} else {
 		const auto info = payload<xfrm_userpolicy_info>(netlink);
 		sel = info.sel;

@@ -9,30 +9,31 @@
 
 #include "frame.hpp"
 #include "replay/xfrm_socket.hpp"
+#include "shadow_table.hpp"
 
 namespace failover {
 
-class KernelTables {
+class KernelTables final : public KernelSink {
 public:
 	static Result<KernelTables> open();
 
-	Result<std::vector<Bytes>> dump_sas();
-	Result<std::vector<Bytes>> dump_policies();
+	Result<std::vector<Bytes>> dump_sas() override;
+	Result<std::vector<Bytes>> dump_policies() override;
 
 	// Adds the SA of a NEWSA message, replacing one with the same SPI,
 	// protocol and destination.
-	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa);
-	Result<std::monostate> delete_sa(const replay::SaId &id);
+	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) override;
+	Result<std::monostate> delete_sa(const replay::SaId &id) override;
 	// Adds or replaces (XFRM_MSG_UPDPOLICY) the policy of a NEWPOLICY
 	// message; the kernel picks the index.
 	Result<std::monostate> install_policy(std::span<const std::uint8_t> newpolicy);
 	// The same, with the action BLOCK: what a node that does not carry
 	// traffic holds in place of a policy, so that nothing the policy
 	// protects leaves it in the clear.
-	Result<std::monostate> install_blocking(std::span<const std::uint8_t> newpolicy);
-	// The policy of a DELPOLICY message (by selector, not by the sender's
-	// index); ESRCH when there is none.
-	Result<std::monostate> delete_policy(std::span<const std::uint8_t> delpolicy);
+	Result<std::monostate> install_blocking(std::span<const std::uint8_t> newpolicy) override;
+	// The policy a NEWPOLICY or DELPOLICY message names, by selector and
+	// direction (never by the sender's index); ESRCH when there is none.
+	Result<std::monostate> delete_policy(std::span<const std::uint8_t> policy) override;
 	// Every SA and policy (the standby's tables are the daemon's).
 	Result<std::monostate> flush();
 
@@ -65,7 +66,9 @@ private:
 // The SA a NEWSA message describes (checked by the frame decoder).
 replay::SaId sa_id_of(std::span<const std::uint8_t> newsa);
 
-// What identifies a policy across nodes: its selector and direction.
+// What identifies a policy across nodes: its selector and direction. A
+// DELPOLICY event of a policy deleted by index (PF_KEY SPDDELETE2) has no
+// selector in its header; its XFRMA_POLICY attribute has.
 Bytes policy_key(std::span<const std::uint8_t> netlink);
 
 } // namespace failover

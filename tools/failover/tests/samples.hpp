@@ -12,7 +12,7 @@
 
 namespace failover {
 
-inline Bytes sample_newsa()
+inline Bytes sample_newsa(std::uint32_t spi = 0x1001)
 {
 	Bytes buf(512);
 	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
@@ -20,11 +20,28 @@ inline Bytes sample_newsa()
 	auto *info = static_cast<xfrm_usersa_info *>(
 		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
 	info->family = AF_INET;
-	info->id.spi = htonl(0x1001);
+	info->id.spi = htonl(spi);
 	info->id.proto = IPPROTO_ESP;
 	info->replay_window = 32;
 	xfrm_replay_state r{5, 6, 1};
 	mnl_attr_put(nlh, XFRMA_REPLAY_VAL, sizeof(r), &r);
+	buf.resize(nlh->nlmsg_len);
+	return buf;
+}
+
+// An XFRM_MSG_NEWPOLICY for 10.0.0.1 -> @dst, direction out.
+inline Bytes sample_newpolicy(std::uint8_t dst_last = 2)
+{
+	Bytes buf(512);
+	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
+	nlh->nlmsg_type = XFRM_MSG_NEWPOLICY;
+	auto *info = static_cast<xfrm_userpolicy_info *>(
+		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_info)));
+	info->sel.family = AF_INET;
+	info->sel.prefixlen_s = info->sel.prefixlen_d = 32;
+	info->sel.saddr.a4 = htonl(0x0a000001);
+	info->sel.daddr.a4 = htonl(0x0a000000 | dst_last);
+	info->dir = XFRM_POLICY_OUT;
 	buf.resize(nlh->nlmsg_len);
 	return buf;
 }

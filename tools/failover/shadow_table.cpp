@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "shadow_table.hpp"
+
+#include <set>
+
+#include "kernel_tables.hpp"
+#include "log.hpp"
+#include "replay/xfrm_codec.hpp"
+
+namespace failover {
+
+SaKey key_of(const replay::SaId &id)
+{
+	return {id.spi, id.proto, id.dst.family, id.dst.addr};
+}
+
+namespace {
+
+std::string sa_text(const replay::SaId &id)
+{
+	char spi[16];
+	std::snprintf(spi, sizeof(spi), "0x%08x", id.spi);
+	return spi + ("/" + pfkey::to_string(id.dst));
+}
+
+} // namespace
+
+void ShadowTable::begin_snapshot(const SnapshotBegin &b)
+{
+	if (incoming_)
+		log("warning", "snapshot_restarted", {});
+	incoming_.emplace();
+	expected_ = b;
+}
+
+void ShadowTable::end_snapshot()
+{
+	if (!incoming_)
+		return;
+	view_ = std::move(*incoming_);
+	incoming_.reset();
+	complete_ = true;
+	std::uint64_t sas_gone = 0, policies_gone = 0;
+	if (auto sas = kernel_.dump_sas()) {
+		for (const auto &record : *sas) {
+			const auto id = sa_id_of(record);
+			if (view_.sas.count(key_of(id)))
+				continue;
+			if (auto r = kernel_.delete_sa(id); r)
+				sas_gone++;
+		}
+	}
+	if (auto policies = kernel_.dump_policies()) {
+		for (const auto &p : *policies) {
+			if (view_.policies.count(policy_key(p)))
+				continue;
+			if (auto r = kernel_.delete_policy(p); r)
+				policies_gone++;
+		}
+	}
+	log("info", "synced", {{"sas", std::to_string(view_.sas.size())},
+			       {"policies", std::to_string(view_.policies.size())},
+			       {"expected_sas", std::to_string(expected_.sas)},
+			       {"expected_policies", std::to_string(expected_.policies)},
+			       {"stale_sas_deleted", std::to_string(sas_gone)},
+			       {"stale_policies_deleted", std::to_string(policies_gone)}});
+}
+
+void ShadowTable::sa(Bytes newsa)
+{
+	const auto id = sa_id_of(newsa);
+	if (auto done = kernel_.install_sa(newsa); !done)
+		log("error", "sa_install_failed", {{"sa", sa_text(id)},
+						   {"reason", done.error().message()}});
+	auto &sa = target().sas[key_of(id)];
+	const bool known = !sa.record.empty() || sa.state.window;
+	sa.id = id;
+	sa.record = std::move(newsa);
+	auto parsed = replay::xfrm::parse_sa(reinterpret_cast<const nlmsghdr *>(sa.record.data()));
+	if (parsed) {
+		auto state = replay::xfrm::to_canonical(parsed->replay, parsed->esn,
+						       parsed->legacy_window);
+		// A copy of an SA we know may be older than its reports.
+		if (!known || state.oseq > sa.state.oseq || state.seq > sa.state.seq)
+			sa.state = state;
+	}
+}
+
+void ShadowTable::sa_deleted(const replay::SaId &id)
+{
+	if (auto done = kernel_.delete_sa(id); !done && done.error().code != ESRCH)
+		log("error", "sa_delete_failed", {{"sa", sa_text(id)},
+						  {"reason", done.error().message()}});
+	view_.sas.erase(key_of(id));
+	if (incoming_)
+		incoming_->sas.erase(key_of(id));
+}
+
+void ShadowTable::policy(Bytes newpolicy)
+{
+	if (auto r = kernel_.install_blocking(newpolicy); !r)
+		log("error", "policy_block_failed", {{"reason", r.error().message()}});
+	target().policies[policy_key(newpolicy)] = std::move(newpolicy);
+}
+
+void ShadowTable::policy_deleted(std::span<const std::uint8_t> delpolicy)
+{
+	if (auto r = kernel_.delete_policy(delpolicy); !r && r.error().code != ESRCH)
+		log("error", "policy_delete_failed", {{"reason", r.error().message()}});
+	const auto key = policy_key(delpolicy);
+	view_.policies.erase(key);
+	if (incoming_)
+		incoming_->policies.erase(key);
+}
+
+void ShadowTable::replay(const ReplayUpdate &u)
+{
+	auto &sa = target().sas[key_of(u.id)];
+	if (sa.record.empty() && !sa.state.window)
+		sa.id = u.id;
+	if (u.state.oseq >= sa.state.oseq && u.state.seq >= sa.state.seq)
+		sa.state = u.state;
+	if (u.thresh)
+		sa.thresh = u.thresh;
+	sa.rate.observe(u.state, u.observed_ns);
+}
+
+bool ShadowTable::interrupt()
+{
+	if (!incoming_)
+		return false;
+	log("warning", "snapshot_interrupted",
+	    {{"received_sas", std::to_string(incoming_->sas.size())},
+	     {"expected_sas", std::to_string(expected_.sas)},
+	     {"kept_sas", std::to_string(view_.sas.size())}});
+	incoming_.reset();
+	return true;
+}
+
+void ShadowTable::replace(ShadowView view)
+{
+	incoming_.reset();
+	view_ = std::move(view);
+	complete_ = true;
+}
+
+} // namespace failover

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+// A standby's copy of the active's SAD and SPD and of every SA's replay
+// state. Double-buffered: a snapshot in progress is collected apart and
+// replaces the complete view only when it ends, so a takeover during a
+// snapshot (the active died halfway) still has the last complete view.
+// What it does to this node's kernel goes through a KernelSink: SAs are
+// installed as they come (they carry nothing without a policy), policies
+// as BLOCK placeholders, and at the end of a snapshot whatever the kernel
+// holds that the new view does not is deleted.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "frame.hpp"
+#include "margin.hpp"
+
+namespace failover {
+
+// The part of the kernel's SAD and SPD the shadow table writes.
+class KernelSink {
+public:
+	virtual ~KernelSink() = default;
+	virtual Result<std::vector<Bytes>> dump_sas() = 0;
+	virtual Result<std::vector<Bytes>> dump_policies() = 0;
+	virtual Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) = 0;
+	virtual Result<std::monostate> delete_sa(const replay::SaId &id) = 0;
+	virtual Result<std::monostate> install_blocking(std::span<const std::uint8_t> newpolicy) = 0;
+	// The policy a NEWPOLICY (or DELPOLICY) message names, by selector and
+	// direction; ESRCH when there is none.
+	virtual Result<std::monostate> delete_policy(std::span<const std::uint8_t> policy) = 0;
+};
+
+struct ShadowSa {
+	replay::SaId id;
+	Bytes record;	// NEWSA, empty until the record came
+	replay::ReplayState state;
+	std::optional<replay::ReplayThresh> thresh;
+	RateEstimate rate;
+};
+
+using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>>;
+SaKey key_of(const replay::SaId &id);
+
+struct ShadowView {
+	std::map<SaKey, ShadowSa> sas;
+	std::map<Bytes, Bytes> policies;	// policy_key() -> NEWPOLICY
+};
+
+class ShadowTable {
+public:
+	explicit ShadowTable(KernelSink &kernel) : kernel_(kernel) {}
+
+	void begin_snapshot(const SnapshotBegin &b);
+	// The collected snapshot becomes the view; the kernel loses what the
+	// view does not have.
+	void end_snapshot();
+	void sa(Bytes newsa);
+	void sa_deleted(const replay::SaId &id);
+	void policy(Bytes newpolicy);
+	void policy_deleted(std::span<const std::uint8_t> delpolicy);
+	// Forward only, as the kernel would take it.
+	void replay(const ReplayUpdate &u);
+	// Drops a snapshot in progress (the active is gone, or this node takes
+	// over): the last complete view stays.
+	bool interrupt();
+	// This node's own tables and numbers, as a complete view (a node that
+	// stands down keeps what it had).
+	void replace(ShadowView view);
+
+	const ShadowView &view() const { return view_; }
+	bool complete() const { return complete_; }
+	bool in_progress() const { return incoming_.has_value(); }
+
+private:
+	ShadowView &target() { return incoming_ ? *incoming_ : view_; }
+
+	KernelSink &kernel_;
+	ShadowView view_;
+	std::optional<ShadowView> incoming_;
+	SnapshotBegin expected_;
+	bool complete_ = false;
+};
+
+} // namespace failover

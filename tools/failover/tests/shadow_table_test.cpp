@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "shadow_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include "kernel_tables.hpp"
+#include "samples.hpp"
+
+namespace failover {
+namespace {
+
+// A kernel SAD and SPD in memory, keyed as the daemon keys them.
+class FakeKernel final : public KernelSink {
+public:
+	Result<std::vector<Bytes>> dump_sas() override
+	{
+		std::vector<Bytes> out;
+		for (const auto &[key, sa] : sas)
+			out.push_back(sa);
+		return out;
+	}
+	Result<std::vector<Bytes>> dump_policies() override
+	{
+		std::vector<Bytes> out;
+		for (const auto &[key, p] : policies)
+			out.push_back(p);
+		return out;
+	}
+	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) override
+	{
+		sas[key_of(sa_id_of(newsa))] = Bytes(newsa.begin(), newsa.end());
+		return std::monostate{};
+	}
+	Result<std::monostate> delete_sa(const replay::SaId &id) override
+	{
+		if (!sas.erase(key_of(id)))
+			return Error{ESRCH, "no SA"};
+		return std::monostate{};
+	}
+	Result<std::monostate> install_blocking(std::span<const std::uint8_t> p) override
+	{
+		policies[policy_key(p)] = Bytes(p.begin(), p.end());
+		blocking++;
+		return std::monostate{};
+	}
+	Result<std::monostate> delete_policy(std::span<const std::uint8_t> p) override
+	{
+		if (!policies.erase(policy_key(p)))
+			return Error{ESRCH, "no policy"};
+		return std::monostate{};
+	}
+
+	std::map<SaKey, Bytes> sas;
+	std::map<Bytes, Bytes> policies;
+	int blocking = 0;
+};
+
+replay::SaId id_of(std::uint32_t spi)
+{
+	return sa_id_of(sample_newsa(spi));
+}
+
+TEST(ShadowTable, SnapshotBecomesTheViewOnlyWhenItEnds)
+{
+	FakeKernel kernel;
+	ShadowTable shadow(kernel);
+	shadow.begin_snapshot({2, 1});
+	shadow.sa(sample_newsa(1));
+	shadow.sa(sample_newsa(2));
+	shadow.policy(sample_newpolicy());
+	EXPECT_FALSE(shadow.complete());
+	EXPECT_TRUE(shadow.view().sas.empty());
+	shadow.end_snapshot();
+	EXPECT_TRUE(shadow.complete());
+	EXPECT_EQ(2u, shadow.view().sas.size());
+	EXPECT_EQ(1u, shadow.view().policies.size());
+	EXPECT_EQ(1, kernel.blocking);	// held back as BLOCK
+}
+
+TEST(ShadowTable, InterruptedSnapshotKeepsTheLastView)
+{
+	FakeKernel kernel;
+	ShadowTable shadow(kernel);
+	shadow.begin_snapshot({2, 1});
+	shadow.sa(sample_newsa(1));
+	shadow.sa(sample_newsa(2));
+	shadow.policy(sample_newpolicy());
+	shadow.replay({id_of(1), std::nullopt, {false, 0, 500, 6, 32, {1}}, 1});
+	shadow.end_snapshot();
+
+	// The active dies after sending one SA of the next snapshot.
+	shadow.begin_snapshot({2, 1});
+	shadow.sa(sample_newsa(1));
+	EXPECT_TRUE(shadow.interrupt());
+	EXPECT_FALSE(shadow.in_progress());
+	ASSERT_EQ(2u, shadow.view().sas.size());
+	EXPECT_EQ(1u, shadow.view().policies.size());
+	EXPECT_EQ(500u, shadow.view().sas.at(key_of(id_of(1))).state.oseq);
+	EXPECT_EQ(2u, kernel.sas.size());	// nothing deleted from the kernel
+}
+
+TEST(ShadowTable, SnapshotEndDeletesWhatTheActiveNoLongerHas)
+{
+	FakeKernel kernel;
+	ShadowTable shadow(kernel);
+	shadow.begin_snapshot({2, 2});
+	shadow.sa(sample_newsa(1));
+	shadow.sa(sample_newsa(2));
+	shadow.policy(sample_newpolicy(2));
+	shadow.policy(sample_newpolicy(3));
+	shadow.end_snapshot();
+	ASSERT_TRUE(kernel.install_sa(sample_newsa(9)).ok());	// left over from before
+
+	shadow.begin_snapshot({1, 1});
+	shadow.sa(sample_newsa(1));
+	shadow.policy(sample_newpolicy(2));
+	shadow.end_snapshot();
+	EXPECT_EQ(1u, shadow.view().sas.size());
+	EXPECT_EQ(1u, kernel.sas.size());
+	EXPECT_EQ(1u, kernel.policies.size());
+	EXPECT_EQ(1u, shadow.view().policies.size());
+}
+
+TEST(ShadowTable, ReplayMovesForwardOnly)
+{
+	FakeKernel kernel;
+	ShadowTable shadow(kernel);
+	shadow.begin_snapshot({1, 0});
+	shadow.sa(sample_newsa(1));
+	shadow.end_snapshot();
+	shadow.replay({id_of(1), std::nullopt, {false, 0, 900, 6, 32, {1}}, 1});
+	shadow.replay({id_of(1), std::nullopt, {false, 0, 800, 6, 32, {1}}, 2});
+	EXPECT_EQ(900u, shadow.view().sas.at(key_of(id_of(1))).state.oseq);
+}
+
+TEST(ShadowTable, PolicyDeletedByIndexLeavesByItsAttribute)
+{
+	// PF_KEY SPDDELETE2 deletes by index: the event's header has no
+	// selector, its XFRMA_POLICY attribute has the policy.
+	FakeKernel kernel;
+	ShadowTable shadow(kernel);
+	const Bytes policy = sample_newpolicy(7);
+	shadow.begin_snapshot({0, 1});
+	shadow.policy(policy);
+	shadow.end_snapshot();
+
+	Bytes buf(1024);
+	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
+	nlh->nlmsg_type = XFRM_MSG_DELPOLICY;
+	auto *id = static_cast<xfrm_userpolicy_id *>(
+		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_id)));
+	id->index = 42;
+	id->dir = XFRM_POLICY_OUT;
+	mnl_attr_put(nlh, XFRMA_POLICY, sizeof(xfrm_userpolicy_info),
+		     policy.data() + NLMSG_HDRLEN);
+	buf.resize(nlh->nlmsg_len);
+
+	shadow.policy_deleted(buf);
+	EXPECT_TRUE(shadow.view().policies.empty());
+	EXPECT_TRUE(kernel.policies.empty());
+}
+
+} // namespace
+} // namespace failover
