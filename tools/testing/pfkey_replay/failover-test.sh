@@ -434,6 +434,36 @@ check flap_storm_peer_errors_zero test "$storm_seq" = 0 -a "$storm_replay" = 0
 check flap_storm_handovers_exact test "$(storm_takeovers | grep -c 'handover=margin')" = 0
 check flap_storm_gw2_policies_blocked wait_until 10 policies_blocked gw2 2
 
+say "split brain: gw1 and gw2 cannot hear each other (LAN ports isolated, sync link down)"
+# Both become MASTER; the peer follows the last gratuitous ARP (gw2's).
+# When it heals, gw2 stands down and hands the numbers it used back to gw1,
+# which moves past them: the peer's errors stop there.
+isolate() {
+	/usr/sbin/bridge link set dev gw1-lan isolated "$1" &&
+		/usr/sbin/bridge link set dev gw2-lan isolated "$1"
+}
+peer_errors() { echo $(( $(xfrm_stat XfrmInStateSeqError) + $(sa_replay_errors peer $vip $peer 0x2001) )); }
+split_errors_before=$(peer_errors)
+$ip -n gw2 link set sync down
+isolate on
+both_active() { is_active gw1 && is_active gw2; }
+check split_brain_both_active wait_until 20 both_active
+wait_until 30 replies_after "$EPOCHREALTIME" 100
+healed_at=$EPOCHREALTIME
+isolate off
+$ip -n gw2 link set sync up
+wait_until 30 settled_on_gw1
+settled_s=$(awk -v a="$healed_at" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+wait_until 30 replies_after "$EPOCHREALTIME" 50
+split_errors_settled=$(peer_errors)
+wait_until 30 replies_after "$EPOCHREALTIME" 200
+split_errors_after=$(peer_errors)
+echo "# split brain: settled on gw1 ${settled_s} s after healing; peer errors" \
+	"+$((split_errors_settled - split_errors_before)) up to then," \
+	"+$((split_errors_after - split_errors_settled)) in the 200 replies after"
+check split_brain_numbers_handed_back grep -q 'event=numbers_handed_back' $work/gw2.log
+check split_brain_errors_stop test "$split_errors_after" = "$split_errors_settled"
+
 # An SA whose numbers gw2 cannot set must not carry traffic: 0x2004's copy
 # on gw2 gets a window the synced state does not fit (a kernel that
 # refuses the set); the takeover must delete it and report failure.
@@ -443,6 +473,10 @@ $ip -n gw2 xfrm state delete src $vip dst 10.1.0.102 proto esp spi 0x2004
 $ip -n gw2 xfrm state add src $vip dst 10.1.0.102 proto esp spi 0x2004 \
 	mode transport enc 'cbc(aes)' 0x$enc auth-trunc 'hmac(sha256)' 0x$auth 96 \
 	replay-window 64
+
+# The peer's counters from here on count against gw1's death alone.
+errors_before=$(xfrm_stat XfrmInStateSeqError)
+replay_errors_before=$(sa_replay_errors peer $vip $peer 0x2001)
 
 say "gw1 dies: off the LAN, safailover and keepalived killed with SIGKILL"
 # gw1 dies: off the LAN, daemon and keepalived killed.
@@ -474,7 +508,7 @@ say "gw2 took over"
 first=$(sed -n 's/.*event=takeover_sa sa=0x00002001[^ ]* .*oseq_to=\([0-9]*\).*/\1/p' $work/gw2.log | tail -1)
 echo "# gw1 last oseq $gw1_last, gw2 starts at ${first:-?}+1"
 check gw2_starts_above_gw1 test "${first:-0}" -ge "$gw1_last"
-check peer_replay_errors_zero test "$(sa_replay_errors peer $vip $peer 0x2001)" = 0
+check peer_replay_errors_zero test "$(sa_replay_errors peer $vip $peer 0x2001)" = "$replay_errors_before"
 check peer_seq_errors_unchanged test "$(xfrm_stat XfrmInStateSeqError)" = "$errors_before"
 check no_sa_lost test "$($ip -n gw2 xfrm state | grep -c '^src')" = 2
 # 0x2004 fenced: gone from gw2's kernel, the takeover said it failed, and
@@ -501,7 +535,7 @@ check policies_carry_traffic test "$($ip -n gw2 xfrm policy | grep -c 'action bl
 outage=$(outage_ms "$kill_at")
 echo "# outage ${outage} ms (last echo reply through gw1 to the first through gw2)"
 replies_after "$kill_at" || diagnostics
-echo "# peer XfrmInStateSeqError $(xfrm_stat XfrmInStateSeqError) (before the faults: $errors_before), replay errors on 0x2001 $(sa_replay_errors peer $vip $peer 0x2001)"
+echo "# peer XfrmInStateSeqError $(xfrm_stat XfrmInStateSeqError) (before gw1 died: $errors_before), replay errors on 0x2001 $(sa_replay_errors peer $vip $peer 0x2001) (before: $replay_errors_before)"
 grep 'event=takeover ' $work/gw2.log | sed 's/^/# gw2: /'
 cp $work/*.log /run/results/ 2>/dev/null
 kill "$(cat $work/gw2.daemon.pid)" "$(cat $work/gw2.keepalived.pid)" 2>/dev/null
