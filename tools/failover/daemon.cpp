@@ -316,7 +316,7 @@ private:
 		// released while the link was down) and no active to be heard:
 		// somebody must carry the traffic.
 		if (role_ == Role::standby && wanted_active_ && !takeover_due_ &&
-		    now - last_active_rx_ > 3 * cfg_.heartbeat + cfg_.handover_timeout) {
+		    now - last_active_rx_ > 3 * cfg_.heartbeat + 2s + cfg_.handover_timeout) {
 			log("warning", "no_active", {{"since_ms", std::to_string(static_cast<long>(
 								 seconds_since(last_active_rx_) * 1000))}});
 			takeover_due_ = true;
