@@ -39,10 +39,12 @@ for ns in ns1 ns2; do
 	$ip -n $ns xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x2001 \
 		mode transport aead 'rfc4106(gcm(aes))' $key 128 replay-window 32
 done
-for p in "ns1 10.0.0.1 10.0.0.2 out" "ns1 10.0.0.2 10.0.0.1 in" \
-	 "ns2 10.0.0.2 10.0.0.1 out" "ns2 10.0.0.1 10.0.0.2 in"; do
+# Templates name their SPI: the fuzzer adds ESP SAs between the same
+# addresses, and a template without one lets output pick any of them.
+for p in "ns1 10.0.0.1 10.0.0.2 out 0x1001" "ns1 10.0.0.2 10.0.0.1 in 0x2001" \
+	 "ns2 10.0.0.2 10.0.0.1 out 0x2001" "ns2 10.0.0.1 10.0.0.2 in 0x1001"; do
 	set -- $p
-	$ip -n $1 xfrm policy add src $2 dst $3 dir $4 tmpl proto esp mode transport
+	$ip -n $1 xfrm policy add src $2 dst $3 dir $4 tmpl proto esp spi $5 mode transport
 done
 ping_ok && echo "ok hardened.esp_before_fuzz" || echo "not ok hardened.esp_before_fuzz"
 $ip netns exec ns1 "$fuzz" "${PFKEY_FUZZ_COUNT:-100000}" 1
