@@ -9,7 +9,6 @@
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
-#include <httplib.h>
 #include <map>
 #include <mutex>
 #include <netinet/in.h>
@@ -18,13 +17,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <thread>
 #include <tuple>
 #include <unistd.h>
 
 #include "kernel_tables.hpp"
 #include "log.hpp"
 #include "margin.hpp"
+#include "metrics.hpp"
 #include "shadow_table.hpp"
 #include "replay/xfrm_codec.hpp"
 #include "tls.hpp"
@@ -130,64 +129,6 @@ Result<int> control_listen(const std::string &path)
 	return fd;
 }
 
-// What /metrics shows, copied under a lock from the loop's thread.
-struct Metrics {
-	std::mutex lock;
-	std::string role = "standby";
-	std::uint64_t epoch = 0;
-	double sync_lag_s = 0;
-	std::uint64_t sas = 0, policies = 0, standbys = 0;
-	std::uint64_t notifications = 0, overruns = 0, snapshots = 0;
-	double notifications_per_s = 0;
-	std::uint64_t bytes_sent = 0, bytes_received = 0;
-	std::uint64_t takeovers = 0, takeover_failures = 0, margin_max = 0, exposure_max = 0;
-	double takeover_s = 0;
-
-	std::string text()
-	{
-		std::lock_guard g(lock);
-		std::string t;
-		auto gauge = [&](const char *name, const char *help, double v) {
-			t += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name +
-			     " gauge\n" + name + " " + std::to_string(v) + "\n";
-		};
-		auto counter = [&](const char *name, const char *help, std::uint64_t v) {
-			t += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name +
-			     " counter\n" + name + " " + std::to_string(v) + "\n";
-		};
-		t += "# HELP safailover_role 1 for the role this node has\n# TYPE safailover_role gauge\n";
-		t += "safailover_role{role=\"active\"} " + std::to_string(role == "active") + "\n";
-		t += "safailover_role{role=\"standby\"} " + std::to_string(role == "standby") + "\n";
-		gauge("safailover_epoch", "takeovers the pair has seen", epoch);
-		gauge("safailover_sync_lag_seconds",
-		      "active: age of the oldest unacknowledged frame; standby: time since the last frame",
-		      sync_lag_s);
-		gauge("safailover_sas_synced", "SAs in the synced view", sas);
-		gauge("safailover_policies_synced", "policies in the synced view", policies);
-		gauge("safailover_standbys_connected", "standbys with a live channel", standbys);
-		gauge("safailover_notifications_per_second", "replay notifications, last second",
-		      notifications_per_s);
-		counter("safailover_notifications_total", "replay notifications sent or received",
-			notifications);
-		counter("safailover_overruns_total", "kernel queue overruns, each followed by a resync",
-			overruns);
-		counter("safailover_snapshots_total", "full snapshots sent or received", snapshots);
-		counter("safailover_sync_bytes_sent_total", "bytes on the sync channel, out", bytes_sent);
-		counter("safailover_sync_bytes_received_total", "bytes on the sync channel, in",
-			bytes_received);
-		counter("safailover_takeovers_total", "takeovers by this node", takeovers);
-		counter("safailover_takeover_failures_total",
-			"SAs and policies a takeover could not set (the SAs are deleted)",
-			takeover_failures);
-		gauge("safailover_takeover_margin_max", "largest outbound margin of the last takeover",
-		      margin_max);
-		gauge("safailover_takeover_inbound_exposure_max",
-		      "largest inbound replay exposure accepted at the last takeover", exposure_max);
-		gauge("safailover_takeover_seconds", "duration of the last takeover", takeover_s);
-		return t;
-	}
-};
-
 struct Link {
 	explicit Link(Connection c) : conn(std::move(c)) {}
 	Connection conn;
@@ -214,10 +155,6 @@ public:
 
 	~DaemonImpl() override
 	{
-		if (http_) {
-			http_->stop();
-			http_thread_.join();
-		}
 		for (int fd : {listen_fd_, control_fd_})
 			if (fd >= 0)
 				::close(fd);
@@ -230,8 +167,15 @@ public:
 		if (!ctl)
 			return ctl.error();
 		control_fd_ = *ctl;
-		if (cfg_.metrics)
-			start_metrics();
+		if (cfg_.metrics) {
+			// Without metrics the daemon still fails over.
+			auto http = MetricsServer::start(metrics_, *cfg_.metrics);
+			if (http)
+				metrics_http_ = std::move(*http);
+			else
+				log("error", "metrics_listen_failed",
+				    {{"port", std::to_string(cfg_.metrics->port)}});
+		}
 		log("info", "start",
 		    {{"node", cfg_.node}, {"backend", std::string(replay::name(backend_->kind()))},
 		     {"role", cfg_.initial_role == Role::active ? "active" : "standby"}});
@@ -1144,20 +1088,6 @@ private:
 		}
 	}
 
-	void start_metrics()
-	{
-		http_ = std::make_unique<httplib::Server>();
-		http_->Get("/metrics", [this](const httplib::Request &, httplib::Response &res) {
-			res.set_content(metrics_.text(), "text/plain; version=0.0.4");
-		});
-		if (!http_->bind_to_port(cfg_.metrics->host, cfg_.metrics->port)) {
-			log("error", "metrics_listen_failed", {{"port", std::to_string(cfg_.metrics->port)}});
-			http_.reset();
-			return;
-		}
-		http_thread_ = std::thread([this] { http_->listen_after_bind(); });
-	}
-
 	Config cfg_;
 	KernelTables tables_;
 	TlsContext server_, client_;
@@ -1185,8 +1115,8 @@ private:
 	Metrics metrics_;
 	std::uint64_t notes_in_window_ = 0;
 	Clock::time_point rate_window_ = Clock::now();
-	std::unique_ptr<httplib::Server> http_;
-	std::thread http_thread_;
+	// After metrics_: it serves them until destroyed.
+	std::unique_ptr<MetricsServer> metrics_http_;
 };
 
 } // namespace
