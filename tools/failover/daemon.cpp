@@ -6,20 +6,17 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <deque>
-#include <fcntl.h>
 #include <map>
 #include <mutex>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <tuple>
 #include <unistd.h>
 
+#include "control_server.hpp"
 #include "kernel_tables.hpp"
 #include "log.hpp"
 #include "margin.hpp"
@@ -94,41 +91,6 @@ Result<int> listen_on(const Endpoint &at)
 	return fd;
 }
 
-Result<int> control_listen(const std::string &path)
-{
-	sockaddr_un sun{};
-	if (path.size() >= sizeof(sun.sun_path))
-		return Error{ENAMETOOLONG, "control socket " + path};
-	const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return Error{errno, "control socket"};
-	sun.sun_family = AF_UNIX;
-	std::strcpy(sun.sun_path, path.c_str());
-	// A socket somebody answers on belongs to a running daemon: never
-	// take it over. One nobody answers on is a leftover.
-	const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	const bool taken = probe >= 0 &&
-			   ::connect(probe, reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) == 0;
-	if (probe >= 0)
-		::close(probe);
-	if (taken) {
-		::close(fd);
-		return Error{EADDRINUSE, "control socket " + path + ": another safailover runs"};
-	}
-	::unlink(path.c_str());
-	// Mode 0600 from the start, whatever the umask: takeover and standby
-	// are for root (and this daemon's user) only.
-	const mode_t umask_was = ::umask(0177);
-	const int bound = ::bind(fd, reinterpret_cast<sockaddr *>(&sun), sizeof(sun));
-	::umask(umask_was);
-	if (bound < 0 || ::listen(fd, 4) < 0) {
-		const int err = errno;
-		::close(fd);
-		return Error{err, "control socket " + path};
-	}
-	return fd;
-}
-
 struct Link {
 	explicit Link(Connection c) : conn(std::move(c)) {}
 	Connection conn;
@@ -147,26 +109,21 @@ constexpr long kMaxPendingLinks = 4;
 class DaemonImpl final : public Daemon {
 public:
 	DaemonImpl(Config config, KernelTables tables, TlsContext server, TlsContext client,
-		   std::unique_ptr<replay::Backend> backend)
+		   std::unique_ptr<replay::Backend> backend, ControlServer control)
 		: cfg_(std::move(config)), tables_(std::move(tables)), server_(std::move(server)),
-		  client_(std::move(client)), backend_(std::move(backend))
+		  client_(std::move(client)), backend_(std::move(backend)),
+		  control_(std::move(control))
 	{
 	}
 
 	~DaemonImpl() override
 	{
-		for (int fd : {listen_fd_, control_fd_})
-			if (fd >= 0)
-				::close(fd);
-		::unlink(cfg_.control_socket.c_str());
+		if (listen_fd_ >= 0)
+			::close(listen_fd_);
 	}
 
 	Result<std::monostate> start()
 	{
-		auto ctl = control_listen(cfg_.control_socket);
-		if (!ctl)
-			return ctl.error();
-		control_fd_ = *ctl;
 		if (cfg_.metrics) {
 			// Without metrics the daemon still fails over.
 			auto http = MetricsServer::start(metrics_, *cfg_.metrics);
@@ -216,7 +173,7 @@ private:
 	void poll_once()
 	{
 		std::vector<pollfd> fds;
-		fds.push_back({control_fd_, POLLIN, 0});
+		fds.push_back({control_.fd(), POLLIN, 0});
 		fds.push_back({listen_fd_, static_cast<short>(listen_fd_ >= 0 ? POLLIN : 0), 0});
 		fds.push_back({role_ == Role::active ? backend_->event_fd() : -1, POLLIN, 0});
 		fds.push_back({events_ ? events_->fd() : -1, POLLIN, 0});
@@ -1015,26 +972,10 @@ private:
 
 	void serve_control()
 	{
-		const int fd = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-		if (fd < 0)
+		auto request = control_.accept();
+		if (!request)
 			return;
-		// Besides the socket's mode: only root and this daemon's user.
-		ucred cred{};
-		socklen_t len = sizeof(cred);
-		if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    (cred.uid != 0 && cred.uid != ::geteuid())) {
-			log("warning", "control_refused", {{"uid", std::to_string(cred.uid)}});
-			::close(fd);
-			return;
-		}
-		// A client that connects and says nothing stalls the loop for
-		// 200 ms at most; the reply is small and never waits for it.
-		pollfd pfd{fd, POLLIN, 0};
-		char buf[64] = {};
-		if (::poll(&pfd, 1, 200) == 1)
-			(void)!::recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-		std::string cmd(buf);
-		cmd.erase(cmd.find_last_not_of(" \n") + 1);
+		const std::string &cmd = request->command();
 		json reply;
 		if (cmd == "status") {
 			reply = status();
@@ -1057,9 +998,7 @@ private:
 		} else {
 			reply = {{"error", "unknown command: " + cmd}};
 		}
-		const std::string out = reply.dump() + "\n";
-		(void)!::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-		::close(fd);
+		request->reply(reply.dump());
 	}
 
 	void publish_metrics()
@@ -1095,7 +1034,8 @@ private:
 	std::optional<KernelEvents> events_;
 	Role role_ = Role::standby;
 	std::uint64_t epoch_ = 0;
-	int listen_fd_ = -1, control_fd_ = -1;
+	int listen_fd_ = -1;
+	ControlServer control_;
 	std::vector<Link> links_;
 	std::size_t next_peer_ = 0;
 	std::chrono::milliseconds backoff_{100};
@@ -1135,9 +1075,14 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config)
 	auto backend = replay::open(config.backend);
 	if (!backend)
 		return backend.error();
+	// Removed by its owner only: a daemon refused here leaves the running
+	// one's socket alone.
+	auto control = ControlServer::open(config.control_socket);
+	if (!control)
+		return control.error();
 	auto d = std::make_unique<DaemonImpl>(std::move(config), std::move(*tables),
 					      std::move(*server), std::move(*client),
-					      std::move(*backend));
+					      std::move(*backend), std::move(*control));
 	if (auto r = d->start(); !r)
 		return r.error();
 	return std::unique_ptr<Daemon>(std::move(d));
