@@ -19,9 +19,9 @@
 #include "control_server.hpp"
 #include "kernel_tables.hpp"
 #include "log.hpp"
-#include "margin.hpp"
 #include "metrics.hpp"
 #include "shadow_table.hpp"
+#include "takeover.hpp"
 #include "replay/xfrm_codec.hpp"
 #include "tls.hpp"
 
@@ -45,19 +45,6 @@ double seconds_since(Clock::time_point t)
 {
 	return std::chrono::duration<double>(Clock::now() - t).count();
 }
-
-std::string spi_text(std::uint32_t spi)
-{
-	char buf[16];
-	std::snprintf(buf, sizeof(buf), "0x%08x", spi);
-	return buf;
-}
-
-std::string sa_text(const replay::SaId &id)
-{
-	return spi_text(id.spi) + "/" + pfkey::to_string(id.dst);
-}
-
 
 std::optional<pfkey::Address> address_of(const sockaddr_storage &ss)
 {
@@ -481,59 +468,40 @@ private:
 		if (!shadow_.complete() && !handed_over)
 			log("warning", "takeover_unsynced", {{"sas", std::to_string(view.sas.size())}});
 
-		std::uint64_t margin_max = 0, exposure_max = 0, failed = 0, exhausted = 0;
-		for (const auto &[key, sa] : view.sas) {
-			MarginInputs in{sa.thresh.value_or(cfg_.thresh_for(sa.id)), sa.rate.peak_pps(),
-					cfg_.margin_lag.count() / 1000.0, staleness, cfg_.margin_floor};
-			const auto step = handed_over ? TakeoverStep{sa.state, 0, 0, false}
-						      : plan_takeover(sa.state, in);
-			if (auto r = set_forward(sa, step.state, "takeover_sa"); !r) {
-				failed++;
-				fence(sa, r.error());
-				continue;
-			}
-			margin_max = std::max(margin_max, step.margin);
-			exposure_max = std::max(exposure_max, step.inbound_exposure);
-			exhausted += step.exhausted;
-			if (step.exhausted)
-				log("warning", "sa_exhausted", {{"sa", sa_text(sa.id)}});
-		}
-		std::uint64_t policies = 0;
-		for (const auto &[key, p] : view.policies) {
-			if (auto r = tables_.install_policy(p); !r) {
-				failed++;
-				log("error", "takeover_policy_failed", {{"reason", r.error().message()}});
-				continue;
-			}
-			policies++;
-		}
+		std::optional<Margins> margins;
+		if (!handed_over)
+			margins = Margins{staleness, cfg_.margin_lag.count() / 1000.0, cfg_.margin_floor,
+					  [this](const replay::SaId &id) { return cfg_.thresh_for(id); }};
+		const TakeoverReport report = execute_takeover(view, margins, *backend_, tables_);
 		const double took = seconds_since(started);
-		log(failed ? "error" : "info", "takeover",
+		log(report.failed ? "error" : "info", "takeover",
 		    {{"epoch", std::to_string(epoch_)}, {"sas", std::to_string(view.sas.size())},
-		     {"policies", std::to_string(policies)}, {"failed", std::to_string(failed)},
+		     {"policies", std::to_string(report.policies)},
+		     {"failed", std::to_string(report.failed)},
 		     {"handover", handed_over ? "exact" : "margin"},
-		     {"margin_max", std::to_string(margin_max)},
-		     {"inbound_exposure_max", std::to_string(exposure_max)},
-		     {"exhausted", std::to_string(exhausted)},
+		     {"margin_max", std::to_string(report.margin_max)},
+		     {"inbound_exposure_max", std::to_string(report.exposure_max)},
+		     {"exhausted", std::to_string(report.exhausted)},
 		     {"staleness_ms", std::to_string(static_cast<long>(staleness * 1000))},
 		     {"duration_ms", std::to_string(took * 1000)}});
 		{
 			std::lock_guard g(metrics_.lock);
 			metrics_.takeovers++;
-			metrics_.takeover_failures += failed;
-			metrics_.margin_max = margin_max;
-			metrics_.exposure_max = exposure_max;
+			metrics_.takeover_failures += report.failed;
+			metrics_.margin_max = report.margin_max;
+			metrics_.exposure_max = report.exposure_max;
 			metrics_.takeover_s = took;
 		}
-		last_takeover_ = {{"epoch", epoch_}, {"sas", view.sas.size()}, {"policies", policies},
-				  {"failed", failed}, {"handover", handed_over},
-				  {"margin_max", margin_max}, {"inbound_exposure_max", exposure_max},
+		last_takeover_ = {{"epoch", epoch_}, {"sas", view.sas.size()},
+				  {"policies", report.policies}, {"failed", report.failed},
+				  {"handover", handed_over}, {"margin_max", report.margin_max},
+				  {"inbound_exposure_max", report.exposure_max},
 				  {"duration_ms", took * 1000}};
 		auto active = become_active();
 		if (!active)
 			return active;
-		if (failed)
-			return Error{EIO, std::to_string(failed) +
+		if (report.failed)
+			return Error{EIO, std::to_string(report.failed) +
 						  " SAs or policies could not be set (see the log)"};
 		return active;
 	}
@@ -572,74 +540,6 @@ private:
 		     {"result", shadow_final_ ? "final numbers received"
 					      : "no answer in time: taking over with margins"}});
 		return shadow_final_;
-	}
-
-	// Moves an SA's kernel state forward to @want, field by field: never
-	// below what the kernel already holds (a node that stood down and
-	// comes back may have counted further than its shadow says). A packet
-	// the SA takes between the read and the write makes the kernel refuse
-	// the write (ERANGE); read again: the kernel may be past @want by then.
-	Result<std::monostate> set_forward(const ShadowSa &sa, const replay::ReplayState &want,
-					   const char *event)
-	{
-		Result<bool> r = false;
-		for (int attempt = 0; attempt < 5; attempt++) {
-			r = set_forward_once(sa, want, event);
-			if (r && *r)
-				return std::monostate{};
-			if (!r && r.error().code != ERANGE)
-				return r.error();
-		}
-		if (!r)
-			return r.error();
-		return Error{EAGAIN, "replay state kept moving while being set"};
-	}
-
-	// True when the kernel holds at least @want (set now, or already).
-	Result<bool> set_forward_once(const ShadowSa &sa, const replay::ReplayState &want,
-				      const char *event)
-	{
-		auto now = backend_->get(sa.id);
-		if (!now && now.error().code == ESRCH && !sa.record.empty()) {
-			// Not installed yet (or lost): install, then set.
-			if (auto r = tables_.install_sa(sa.record); !r)
-				return r.error();
-			now = backend_->get(sa.id);
-		}
-		if (!now)
-			return now.error();
-		if (now->state.oseq >= want.oseq && now->state.seq >= want.seq &&
-		    now->state.window == want.window) {
-			log("info", event, {{"sa", sa_text(sa.id)},
-					    {"oseq_from", std::to_string(now->state.oseq)},
-					    {"oseq_to", std::to_string(now->state.oseq)},
-					    {"seq", std::to_string(now->state.seq)}});
-			return true;
-		}
-		replay::ReplayState next = want;
-		next.oseq = std::max(want.oseq, now->state.oseq);
-		if (now->state.seq > want.seq) {
-			next.seq = now->state.seq;
-			next.bitmap = now->state.bitmap;
-		}
-		if (auto r = backend_->set_state(sa.id, next); !r)
-			return r.error();
-		log("info", event, {{"sa", sa_text(sa.id)},
-				    {"oseq_from", std::to_string(now->state.oseq)},
-				    {"oseq_to", std::to_string(next.oseq)},
-				    {"seq", std::to_string(next.seq)}});
-		return true;
-	}
-
-	// Fail closed: an SA whose numbers could not be set would send numbers
-	// the peer has seen. Without it, its policies drop what they match.
-	void fence(const ShadowSa &sa, const Error &why)
-	{
-		auto gone = tables_.delete_sa(sa.id);
-		log("error", "takeover_sa_failed",
-		    {{"sa", sa_text(sa.id)}, {"reason", why.message()},
-		     {"fenced", gone || gone.error().code == ESRCH ? "SA deleted"
-								     : gone.error().message()}});
 	}
 
 	// Stops carrying traffic: every policy becomes a BLOCK placeholder,
@@ -728,7 +628,8 @@ private:
 	{
 		ShadowSa sa;
 		sa.id = u.id;
-		if (auto r = set_forward(sa, u.state, "caught_up"); !r && r.error().code != ESRCH)
+		if (auto r = set_forward(*backend_, tables_, sa, u.state, "caught_up");
+		    !r && r.error().code != ESRCH)
 			log("error", "catch_up_failed", {{"sa", sa_text(u.id)},
 							 {"reason", r.error().message()}});
 		return std::monostate{};

@@ -26,7 +26,7 @@ public:
 	Result<std::monostate> delete_sa(const replay::SaId &id) override;
 	// Adds or replaces (XFRM_MSG_UPDPOLICY) the policy of a NEWPOLICY
 	// message; the kernel picks the index.
-	Result<std::monostate> install_policy(std::span<const std::uint8_t> newpolicy);
+	Result<std::monostate> install_policy(std::span<const std::uint8_t> newpolicy) override;
 	// The same, with the action BLOCK: what a node that does not carry
 	// traffic holds in place of a policy, so that nothing the policy
 	// protects leaves it in the clear.

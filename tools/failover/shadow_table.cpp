@@ -14,16 +14,12 @@ SaKey key_of(const replay::SaId &id)
 	return {id.spi, id.proto, id.dst.family, id.dst.addr};
 }
 
-namespace {
-
 std::string sa_text(const replay::SaId &id)
 {
 	char spi[16];
 	std::snprintf(spi, sizeof(spi), "0x%08x", id.spi);
 	return spi + ("/" + pfkey::to_string(id.dst));
 }
-
-} // namespace
 
 void ShadowTable::begin_snapshot(const SnapshotBegin &b)
 {

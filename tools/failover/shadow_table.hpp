@@ -31,6 +31,8 @@ public:
 	virtual Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) = 0;
 	virtual Result<std::monostate> delete_sa(const replay::SaId &id) = 0;
 	virtual Result<std::monostate> install_blocking(std::span<const std::uint8_t> newpolicy) = 0;
+	// The real policy, replacing its BLOCK placeholder (at takeover).
+	virtual Result<std::monostate> install_policy(std::span<const std::uint8_t> newpolicy) = 0;
 	// The policy a NEWPOLICY (or DELPOLICY) message names, by selector and
 	// direction; ESRCH when there is none.
 	virtual Result<std::monostate> delete_policy(std::span<const std::uint8_t> policy) = 0;
@@ -46,6 +48,8 @@ struct ShadowSa {
 
 using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>>;
 SaKey key_of(const replay::SaId &id);
+// "0x00002001/192.0.2.1", as logs and the control socket name an SA.
+std::string sa_text(const replay::SaId &id);
 
 struct ShadowView {
 	std::map<SaKey, ShadowSa> sas;

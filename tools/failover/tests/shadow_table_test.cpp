@@ -3,57 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include "fake_kernel.hpp"
 #include "kernel_tables.hpp"
 #include "samples.hpp"
 
 namespace failover {
 namespace {
-
-// A kernel SAD and SPD in memory, keyed as the daemon keys them.
-class FakeKernel final : public KernelSink {
-public:
-	Result<std::vector<Bytes>> dump_sas() override
-	{
-		std::vector<Bytes> out;
-		for (const auto &[key, sa] : sas)
-			out.push_back(sa);
-		return out;
-	}
-	Result<std::vector<Bytes>> dump_policies() override
-	{
-		std::vector<Bytes> out;
-		for (const auto &[key, p] : policies)
-			out.push_back(p);
-		return out;
-	}
-	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) override
-	{
-		sas[key_of(sa_id_of(newsa))] = Bytes(newsa.begin(), newsa.end());
-		return std::monostate{};
-	}
-	Result<std::monostate> delete_sa(const replay::SaId &id) override
-	{
-		if (!sas.erase(key_of(id)))
-			return Error{ESRCH, "no SA"};
-		return std::monostate{};
-	}
-	Result<std::monostate> install_blocking(std::span<const std::uint8_t> p) override
-	{
-		policies[policy_key(p)] = Bytes(p.begin(), p.end());
-		blocking++;
-		return std::monostate{};
-	}
-	Result<std::monostate> delete_policy(std::span<const std::uint8_t> p) override
-	{
-		if (!policies.erase(policy_key(p)))
-			return Error{ESRCH, "no policy"};
-		return std::monostate{};
-	}
-
-	std::map<SaKey, Bytes> sas;
-	std::map<Bytes, Bytes> policies;
-	int blocking = 0;
-};
 
 replay::SaId id_of(std::uint32_t spi)
 {

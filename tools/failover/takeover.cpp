@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "takeover.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "log.hpp"
+
+namespace failover {
+namespace {
+
+// True when the kernel holds at least @want (set now, or already).
+Result<bool> set_forward_once(replay::Backend &backend, KernelSink &kernel, const ShadowSa &sa,
+			      const replay::ReplayState &want, const char *event)
+{
+	auto now = backend.get(sa.id);
+	if (!now && now.error().code == ESRCH && !sa.record.empty()) {
+		// Not installed yet (or lost): install, then set.
+		if (auto r = kernel.install_sa(sa.record); !r)
+			return r.error();
+		now = backend.get(sa.id);
+	}
+	if (!now)
+		return now.error();
+	if (now->state.oseq >= want.oseq && now->state.seq >= want.seq &&
+	    now->state.window == want.window) {
+		log("info", event, {{"sa", sa_text(sa.id)},
+				    {"oseq_from", std::to_string(now->state.oseq)},
+				    {"oseq_to", std::to_string(now->state.oseq)},
+				    {"seq", std::to_string(now->state.seq)}});
+		return true;
+	}
+	replay::ReplayState next = want;
+	next.oseq = std::max(want.oseq, now->state.oseq);
+	if (now->state.seq > want.seq) {
+		next.seq = now->state.seq;
+		next.bitmap = now->state.bitmap;
+	}
+	if (auto r = backend.set_state(sa.id, next); !r)
+		return r.error();
+	log("info", event, {{"sa", sa_text(sa.id)},
+			    {"oseq_from", std::to_string(now->state.oseq)},
+			    {"oseq_to", std::to_string(next.oseq)},
+			    {"seq", std::to_string(next.seq)}});
+	return true;
+}
+
+// Fail closed: an SA whose numbers could not be set would send numbers
+// the peer has seen. Without it, its policies drop what they match.
+void fence(KernelSink &kernel, const ShadowSa &sa, const Error &why)
+{
+	auto gone = kernel.delete_sa(sa.id);
+	log("error", "takeover_sa_failed",
+	    {{"sa", sa_text(sa.id)}, {"reason", why.message()},
+	     {"fenced", gone || gone.error().code == ESRCH ? "SA deleted"
+							     : gone.error().message()}});
+}
+
+} // namespace
+
+// A packet the SA takes between the read and the write makes the kernel
+// refuse the write (ERANGE); read again: the kernel may be past @want by
+// then.
+Result<std::monostate> set_forward(replay::Backend &backend, KernelSink &kernel,
+				   const ShadowSa &sa, const replay::ReplayState &want,
+				   const char *event)
+{
+	Result<bool> r = false;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		r = set_forward_once(backend, kernel, sa, want, event);
+		if (r && *r)
+			return std::monostate{};
+		if (!r && r.error().code != ERANGE)
+			return r.error();
+	}
+	if (!r)
+		return r.error();
+	return Error{EAGAIN, "replay state kept moving while being set"};
+}
+
+TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Margins> &margins,
+				replay::Backend &backend, KernelSink &kernel)
+{
+	TakeoverReport report;
+	for (const auto &[key, sa] : view.sas) {
+		SaOutcome &out = report.sas.emplace_back(
+			SaOutcome{sa.id, TakeoverStep{sa.state, 0, 0, false}, std::nullopt});
+		if (margins)
+			out.step = plan_takeover(
+				sa.state, MarginInputs{sa.thresh.value_or(margins->thresh_for(sa.id)),
+						       sa.rate.peak_pps(), margins->lag_s,
+						       margins->staleness_s, margins->floor});
+		if (auto r = set_forward(backend, kernel, sa, out.step.state, "takeover_sa"); !r) {
+			out.error = r.error();
+			report.failed++;
+			fence(kernel, sa, r.error());
+			continue;
+		}
+		report.margin_max = std::max(report.margin_max, out.step.margin);
+		report.exposure_max = std::max(report.exposure_max, out.step.inbound_exposure);
+		report.exhausted += out.step.exhausted;
+		if (out.step.exhausted)
+			log("warning", "sa_exhausted", {{"sa", sa_text(sa.id)}});
+	}
+	for (const auto &[key, p] : view.policies) {
+		if (auto r = kernel.install_policy(p); !r) {
+			report.failed++;
+			log("error", "takeover_policy_failed", {{"reason", r.error().message()}});
+			continue;
+		}
+		report.policies++;
+	}
+	return report;
+}
+
+} // namespace failover

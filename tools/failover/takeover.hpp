@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+// The takeover executor: moves every SA of a shadow view to its numbers in
+// this node's kernel, deletes (fences) an SA whose numbers cannot be set so
+// it carries no traffic, then installs the real policies in place of their
+// BLOCK placeholders. It returns what it did; logging the summary, the
+// metrics and the role change are the daemon's.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "margin.hpp"
+#include "shadow_table.hpp"
+
+namespace failover {
+
+// A takeover without the old active's final numbers: how far past the
+// last report each SA moves (margin.hpp).
+struct Margins {
+	double staleness_s = 0;		// since the active last said anything
+	double lag_s = 0;		// the operator's bound on the channel's delay
+	std::uint64_t floor = 0;
+	// N and T of an SA whose report did not carry them.
+	std::function<replay::ReplayThresh(const replay::SaId &)> thresh_for;
+};
+
+struct SaOutcome {
+	replay::SaId id;
+	TakeoverStep step;		// what was to be set
+	std::optional<Error> error;	// why it was not: the SA is fenced
+};
+
+struct TakeoverReport {
+	std::uint64_t policies = 0;	// installed
+	std::uint64_t failed = 0;	// SAs fenced and policies not installed
+	std::uint64_t exhausted = 0, margin_max = 0, exposure_max = 0;
+	std::vector<SaOutcome> sas;	// in the view's order
+};
+
+// @margins empty: the numbers in @view are final (a handover) and set
+// exactly. Logs takeover_sa, takeover_sa_failed, sa_exhausted and
+// takeover_policy_failed per SA or policy.
+TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Margins> &margins,
+				replay::Backend &backend, KernelSink &kernel);
+
+// Moves an SA's kernel state forward to @want, field by field: never below
+// what the kernel already holds (a node that stood down and comes back may
+// have counted further than its shadow says). An SA the kernel does not
+// have is installed from its record first. Logs @event with the numbers
+// set.
+Result<std::monostate> set_forward(replay::Backend &backend, KernelSink &kernel,
+				   const ShadowSa &sa, const replay::ReplayState &want,
+				   const char *event);
+
+} // namespace failover
