@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <netinet/in.h>
@@ -21,6 +20,7 @@
 #include "log.hpp"
 #include "metrics.hpp"
 #include "shadow_table.hpp"
+#include "sync_link.hpp"
 #include "takeover.hpp"
 #include "replay/xfrm_codec.hpp"
 #include "tls.hpp"
@@ -77,18 +77,6 @@ Result<int> listen_on(const Endpoint &at)
 	}
 	return fd;
 }
-
-struct Link {
-	explicit Link(Connection c) : conn(std::move(c)) {}
-	Connection conn;
-	bool hello_received = false;
-	Role remote = Role::standby;
-	std::string node;
-	std::uint64_t tx_seq = 0, rx_seq = 0, acked = 0;
-	std::deque<std::pair<std::uint64_t, Clock::time_point>> unacked;
-	Clock::time_point last_tx = Clock::now(), last_rx = Clock::now();
-};
-
 
 // Connections accepted but not past their Hello yet.
 constexpr long kMaxPendingLinks = 4;
@@ -194,7 +182,7 @@ private:
 		for (auto &l : links_) {
 			if (l.conn.established() && l.hello_received && now - l.last_tx >= cfg_.heartbeat)
 				send(l, Heartbeat{});
-			flush(l);
+			l.flush();
 		}
 		// Standby: an active that says nothing for 3 heartbeats is gone.
 		for (std::size_t i = links_.size(); i-- > 0;)
@@ -219,20 +207,8 @@ private:
 		publish_metrics();
 	}
 
-	void flush(Link &l)
-	{
-		if (l.conn.established() && l.conn.queued())
-			(void)l.conn.progress(POLLOUT);
-	}
-
-	void send(Link &l, Body body)
-	{
-		const std::uint64_t seq = ++l.tx_seq;
-		l.conn.send(Frame{seq, std::move(body)});
-		l.last_tx = Clock::now();
-		if (role_ == Role::active)
-			l.unacked.emplace_back(seq, l.last_tx);
-	}
+	// Only an active waits for acks (standbys ack, actives do not).
+	void send(Link &l, Body body) { l.send(std::move(body), role_ == Role::active); }
 
 	void broadcast(const Body &body)
 	{
@@ -268,26 +244,21 @@ private:
 		}
 		std::uint64_t applied = 0;
 		for (;;) {
-			auto f = l.conn.next_frame();
-			if (!f)
-				return f.error();
-			if (!*f)
+			auto body = l.receive();
+			if (!body)
+				return body.error();
+			if (!*body)
 				break;
-			if ((*f)->seq != l.rx_seq + 1)
-				return Error{EPROTO, "sync frame " + std::to_string((*f)->seq) +
-							     " after " + std::to_string(l.rx_seq)};
-			l.rx_seq = (*f)->seq;
-			l.last_rx = Clock::now();
 			if (l.remote == Role::active)
 				last_active_rx_ = l.last_rx;
-			if (auto r = handle(l, std::move((*f)->body)); !r)
+			if (auto r = handle(l, std::move(**body)); !r)
 				return r;
 			applied++;
 		}
 		// Acks are for the active's bookkeeping; only standbys send them.
 		if (applied && role_ == Role::standby && l.remote == Role::active)
 			send(l, Ack{l.rx_seq});
-		flush(l);
+		l.flush();
 		return std::monostate{};
 	}
 
@@ -323,14 +294,8 @@ private:
 
 	Result<std::monostate> handle_as_active(Link &l, const Body &body)
 	{
-		if (const auto *ack = std::get_if<Ack>(&body)) {
-			if (ack->seq > l.tx_seq)
-				return Error{EPROTO, "ack of an unsent frame"};
-			l.acked = std::max(l.acked, ack->seq);
-			while (!l.unacked.empty() && l.unacked.front().first <= l.acked)
-				l.unacked.pop_front();
-			return std::monostate{};
-		}
+		if (const auto *ack = std::get_if<Ack>(&body))
+			return l.acked_up_to(ack->seq);
 		if (std::holds_alternative<Heartbeat>(body))
 			return std::monostate{};
 		if (const auto *u = std::get_if<ReplayUpdate>(&body))
@@ -522,7 +487,7 @@ private:
 		std::size_t i = static_cast<std::size_t>(it - links_.begin());
 		const std::string peer = links_[i].conn.peer;
 		send(links_[i], HandoverRequest{epoch_ + 1});
-		flush(links_[i]);
+		links_[i].flush();
 		const auto deadline = Clock::now() + cfg_.handover_timeout;
 		while (!shadow_final_ && Clock::now() < deadline) {
 			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -584,7 +549,7 @@ private:
 			send(l, Release{epoch_});
 			told++;
 		}
-		drain_links(cfg_.handover_timeout);
+		drain(links_, cfg_.handover_timeout);
 		owes_numbers_ = !told;
 		log(failed ? "error" : "info", "stood_down",
 		    {{"reason", why}, {"policies_blocked", std::to_string(blocked)},
@@ -592,19 +557,6 @@ private:
 		     {"sas", std::to_string(final_numbers.size())},
 		     {"standbys_told", std::to_string(told)}});
 		become_standby();
-	}
-
-	// Sends what is queued on every link, for at most @bound.
-	void drain_links(std::chrono::milliseconds bound)
-	{
-		const auto deadline = Clock::now() + bound;
-		for (auto &l : links_) {
-			while (l.conn.established() && l.conn.queued() && Clock::now() < deadline) {
-				pollfd p{l.conn.fd(), POLLOUT, 0};
-				if (::poll(&p, 1, 50) > 0 && !l.conn.progress(p.revents))
-					break;
-			}
-		}
 	}
 
 	// A node that stood down with nobody to tell (the sync link was down)

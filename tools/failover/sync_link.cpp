@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "sync_link.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <poll.h>
+
+namespace failover {
+
+void Link::send(Body body, bool track)
+{
+	const std::uint64_t seq = ++tx_seq;
+	conn.send(Frame{seq, std::move(body)});
+	last_tx = Clock::now();
+	if (track)
+		unacked.emplace_back(seq, last_tx);
+}
+
+void Link::flush()
+{
+	if (conn.established() && conn.queued())
+		(void)conn.progress(POLLOUT);
+}
+
+Result<std::optional<Body>> Link::receive()
+{
+	auto f = conn.next_frame();
+	if (!f)
+		return f.error();
+	if (!*f)
+		return std::optional<Body>();
+	if ((*f)->seq != rx_seq + 1)
+		return Error{EPROTO, "sync frame " + std::to_string((*f)->seq) + " after " +
+					     std::to_string(rx_seq)};
+	rx_seq = (*f)->seq;
+	last_rx = Clock::now();
+	return std::optional<Body>(std::move((*f)->body));
+}
+
+Result<std::monostate> Link::acked_up_to(std::uint64_t seq)
+{
+	if (seq > tx_seq)
+		return Error{EPROTO, "ack of an unsent frame"};
+	acked = std::max(acked, seq);
+	while (!unacked.empty() && unacked.front().first <= acked)
+		unacked.pop_front();
+	return std::monostate{};
+}
+
+void drain(std::vector<Link> &links, std::chrono::milliseconds bound)
+{
+	const auto deadline = Link::Clock::now() + bound;
+	for (auto &l : links) {
+		while (l.conn.established() && l.conn.queued() && Link::Clock::now() < deadline) {
+			pollfd p{l.conn.fd(), POLLOUT, 0};
+			if (::poll(&p, 1, 50) > 0 && !l.conn.progress(p.revents))
+				break;
+		}
+	}
+}
+
+} // namespace failover
