@@ -6,13 +6,11 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <map>
 #include <mutex>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
-#include <tuple>
 #include <unistd.h>
 
 #include "control_server.hpp"
