@@ -193,6 +193,10 @@ Result<Config> load_config(const std::string &path)
 					tr.spi = toml::find<std::uint32_t>(rule, "spi");
 				tr.thresh = {toml::find<std::uint32_t>(rule, "packets"),
 					     toml::find<std::uint32_t>(rule, "msecs")};
+				// Such an SA would never be reported: its standby copy
+				// would only ever have the snapshot's numbers.
+				if (!tr.thresh.packets && !tr.thresh.msecs)
+					return invalid(path, "replay.rule: N = T = 0 would never notify");
 				c.rules.push_back(tr);
 			}
 		}

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,7 +22,29 @@ namespace failover {
 
 using pfkey::Error;
 using pfkey::Result;
-using Bytes = std::vector<std::uint8_t>;
+// Memory that may have held key material is wiped when it is freed: SA
+// records carry keys, and so do the TLS buffers they pass through.
+template <class T>
+struct WipingAllocator {
+	using value_type = T;
+	WipingAllocator() = default;
+	template <class U>
+	WipingAllocator(const WipingAllocator<U> &) noexcept
+	{
+	}
+	T *allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
+	void deallocate(T *p, std::size_t n) noexcept
+	{
+		explicit_bzero(p, n * sizeof(T));
+		std::allocator<T>{}.deallocate(p, n);
+	}
+	template <class U>
+	bool operator==(const WipingAllocator<U> &) const noexcept
+	{
+		return true;
+	}
+};
+using Bytes = std::vector<std::uint8_t, WipingAllocator<std::uint8_t>>;
 
 enum class Role : std::uint8_t { active = 1, standby = 2 };
 

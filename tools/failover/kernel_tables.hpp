@@ -45,7 +45,9 @@ private:
 			  std::uint16_t flags);
 
 	replay::xfrm::Socket sock_;
-	std::vector<std::uint32_t> tx_ = std::vector<std::uint32_t>(kMaxBody / 4);
+	// Requests carry SA keys: wiped when freed, like Bytes.
+	std::vector<std::uint32_t, WipingAllocator<std::uint32_t>> tx_ =
+		std::vector<std::uint32_t, WipingAllocator<std::uint32_t>>(kMaxBody / 4);
 };
 
 // Group events of the SAD and SPD, as sync frames.

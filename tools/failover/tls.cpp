@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -200,6 +201,9 @@ Result<std::monostate> Connection::handshake()
 Result<std::monostate> Connection::read_all()
 {
 	std::uint8_t buf[16384];
+	// What was read may be an SA's keys: not left on the stack.
+	const auto wipe = std::unique_ptr<std::uint8_t, void (*)(std::uint8_t *)>(
+		buf, [](std::uint8_t *p) { explicit_bzero(p, 16384); });
 
 	for (;;) {
 		ERR_clear_error();
@@ -226,7 +230,7 @@ Result<std::monostate> Connection::read_all()
 
 Result<std::monostate> Connection::write_all()
 {
-	std::vector<std::uint8_t> chunk;
+	Bytes chunk;
 
 	want_write_ = false;
 	while (!out_.empty()) {

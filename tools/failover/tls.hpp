@@ -65,7 +65,7 @@ private:
 	bool connecting_ = false;	// TCP connect still in progress
 	bool established_ = false;
 	bool want_write_ = false;
-	std::deque<std::uint8_t> out_;
+	std::deque<std::uint8_t, WipingAllocator<std::uint8_t>> out_;
 	Decoder decoder_;
 };
 

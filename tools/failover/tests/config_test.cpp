@@ -94,6 +94,10 @@ TEST_F(ConfigFile, RefusesWhatIsWrongAndSaysWhere)
 	}
 	auto never = load(std::string(kMinimal) + "[replay]\npackets = 0\nmsecs = 0\n");
 	ASSERT_FALSE(never.ok());
+	auto rule_never = load(std::string(kMinimal) +
+			       "[replay]\n[[replay.rule]]\nspi = 1\npackets = 0\nmsecs = 0\n");
+	ASSERT_FALSE(rule_never.ok());
+	EXPECT_NE(std::string::npos, rule_never.error().context.find("replay.rule"));
 	auto port = load(std::string(kMinimal) + "[metrics]\nlisten = \"127.0.0.1:70000\"\n");
 	ASSERT_FALSE(port.ok());
 	auto file = load_config("/nonexistent/safailover.toml");
