@@ -168,10 +168,18 @@ private:
 					     sa = std::move(*parsed);
 					     return std::monostate{};
 				     });
-		if (!done)
+		if (!done) {
+			if (done.error().code == ESRCH)
+				layouts_.erase(key_of(id));
 			return done.error();
+		}
 		if (!sa)
 			return Error{EPROTO, "XFRM_MSG_GETSA: no reply"};
+		// A cache, not a table: SAs that are gone leave it when asked for,
+		// and it never grows past kMaxLayouts (an SA deleted without being
+		// asked for again would otherwise stay for good).
+		if (layouts_.size() >= kMaxLayouts)
+			layouts_.clear();
 		layouts_[key_of(sa->id)] = Layout{sa->esn, sa->legacy_window};
 		return std::move(*sa);
 	}
@@ -290,6 +298,7 @@ private:
 	xfrm::Socket requests_;
 	std::optional<xfrm::Socket> events_;
 	std::optional<std::uint32_t> hz_;
+	static constexpr std::size_t kMaxLayouts = 1 << 17;
 	std::map<SaKey, Layout> layouts_;
 	std::deque<Event> backlog_;
 	// The largest request, NEWAE with a 4096-bit ring, is about 700 bytes.
