@@ -41,6 +41,31 @@ int control(const std::string &path, const std::string &command)
 	return j.contains("error") ? kExitFailed : 0;
 }
 
+// For keepalived's track_script: a standby that has no complete view, or
+// whose active went quiet, should not be promoted while the other node can
+// be (the script lowers this node's priority; it does not forbid a
+// takeover when this node is all there is).
+int ready(const std::string &path)
+{
+	auto reply = failover::control_request(path, "status", kControlTimeout);
+	if (!reply) {
+		std::cerr << "safailover: " << reply.error().message() << "\n";
+		return kExitFailed;
+	}
+	const auto j = nlohmann::json::parse(*reply, nullptr, false);
+	if (j.is_discarded() || !j.contains("role"))
+		return kExitFailed;
+	if (j["role"] == "active")
+		return 0;
+	const bool synced = j.value("synced", false);
+	const double staleness = j.value("staleness_ms", -1.0);
+	if (synced && staleness >= 0)
+		return 0;
+	std::cerr << "safailover: not ready: " << (synced ? "no live active" : "no complete view")
+		  << "\n";
+	return kExitFailed;
+}
+
 // keepalived's notify_fifo_script: state changes arrive in the order they
 // happened (separate notify_master/notify_backup scripts run concurrently
 // and can reach the daemon in either order), each passed on before the
@@ -84,6 +109,8 @@ int main(int argc, char **argv)
 	auto *check = app.add_subcommand("check-config", "parse a configuration file and exit");
 	check->add_option("config", config_path, "configuration file (TOML)")->required();
 	app.add_subcommand("status", "role, epoch, sync channel and last takeover (JSON)");
+	app.add_subcommand("ready", "exit 0 if this node may be promoted: active, or a standby "
+				    "with a complete view from a live active (keepalived track_script)");
 	app.add_subcommand("sas", "every SA's replay state as this node knows it (JSON)");
 	app.add_subcommand("takeover", "become active now (keepalived notify_master)");
 	app.add_subcommand("standby", "become standby (keepalived notify_backup, notify_fault)");
@@ -122,6 +149,8 @@ int main(int argc, char **argv)
 	}
 	if (vrrp->parsed())
 		return follow_keepalived(fifo, control_path, instance);
+	if (app.got_subcommand("ready"))
+		return ready(control_path);
 	for (const char *cmd : {"status", "sas", "takeover", "standby", "resync"})
 		if (app.got_subcommand(cmd))
 			return control(control_path, cmd);

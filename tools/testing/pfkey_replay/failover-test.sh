@@ -238,6 +238,8 @@ check gw2_daemon_started start_daemon gw2
 start_keepalived gw2
 check gw2_synced wait_until 30 field_is gw2 .synced true
 check gw2_has_the_sas wait_until 10 sa_count_is gw2 2
+ready() { timeout 10 $safailover --control $work/$1.sock ready; }
+check gw2_ready ready gw2
 # Held back as BLOCK placeholders: nothing they protect leaves in the clear.
 policies_blocked() {
 	[ "$($ip -n "$1" xfrm policy | grep -c '^src')" = "$2" ] &&
@@ -340,6 +342,8 @@ downs=$(grep -c 'event=sync_link_down' $work/gw2.log)
 syncs=$(synced_count)
 $ip -n gw2 link set sync down
 check sync_cut_noticed wait_until 20 count_above $work/gw2.log event=sync_link_down "$downs"
+not_ready() { ! ready "$1"; }
+check standby_not_ready_without_active wait_until 10 not_ready gw2
 $ip -n gw2 link set sync up
 check sync_restored_resyncs wait_until 30 count_above $work/gw2.log event=synced "$syncs"
 
