@@ -474,11 +474,14 @@ private:
 	// active to ask or it did not answer within handover_timeout.
 	bool handover()
 	{
-		// An active silent for two heartbeats is not waited for.
-		const auto fresh = Clock::now() - 2 * cfg_.heartbeat;
+		// Any link not yet given up on (3 heartbeats + 2 s) is asked, even
+		// one that has been quiet for a while: on a loaded host an active
+		// that is alive can be late with its heartbeats, and taking over
+		// blind from a live active makes two nodes send. A link that is
+		// really dead costs handover_timeout.
 		auto it = std::find_if(links_.begin(), links_.end(), [&](const Link &l) {
 			return l.conn.established() && l.hello_received &&
-			       l.remote == Role::active && l.last_rx > fresh;
+			       l.remote == Role::active;
 		});
 		if (it == links_.end())
 			return false;
