@@ -372,7 +372,9 @@ private:
 		// this frame is being read from.
 		if (wanted_active_)
 			takeover_due_ = true;
-		return std::monostate{};
+		// The last frame of that active: closing the link is what the
+		// releasing node waits for before it closes its end.
+		return Error{ESHUTDOWN, "released by the active"};
 	}
 
 	Result<std::monostate> apply(HandoverRequest &)
@@ -551,6 +553,11 @@ private:
 			told++;
 		}
 		drain(links_, cfg_.handover_timeout);
+		// The standbys close after a Release; wait for that, not reset it.
+		const auto finish_by = Clock::now() + cfg_.handover_timeout;
+		for (auto &l : links_)
+			l.conn.finish(std::chrono::duration_cast<std::chrono::milliseconds>(
+				std::max(finish_by - Clock::now(), Clock::duration::zero())));
 		owes_numbers_ = !told;
 		log(failed ? "error" : "info", "stood_down",
 		    {{"reason", why}, {"policies_blocked", std::to_string(blocked)},

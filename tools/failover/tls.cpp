@@ -253,6 +253,27 @@ Result<std::monostate> Connection::write_all()
 	return std::monostate{};
 }
 
+void Connection::finish(std::chrono::milliseconds bound)
+{
+	if (fd_ < 0)
+		return;
+	if (ssl_ && established_)
+		(void)SSL_shutdown(ssl_);
+	::shutdown(fd_, SHUT_WR);
+	const auto deadline = std::chrono::steady_clock::now() + bound;
+	std::uint8_t buf[4096];
+	for (;;) {
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now());
+		pollfd p{fd_, POLLIN, 0};
+		if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+			break;
+		if (::recv(fd_, buf, sizeof(buf), 0) <= 0)
+			break;
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
 Result<std::monostate> Connection::progress(short revents)
 {
 	if (connecting_) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -59,6 +60,14 @@ private:
 	Result<std::monostate> read_all();
 	Result<std::monostate> write_all();
 	void close();
+
+public:
+	// Ends the connection so that what was sent arrives: TLS close_notify
+	// and a shutdown of this side, then whatever the peer still sends is
+	// read and dropped until it closes or @bound passes. Closing with
+	// unread bytes sends a reset, and a reset makes the peer's kernel drop
+	// what it had not delivered yet (a Release, say).
+	void finish(std::chrono::milliseconds bound);
 
 	int fd_ = -1;
 	SSL *ssl_ = nullptr;
