@@ -12,7 +12,7 @@ KVER ?= $(shell . tools/testing/pfkey_replay/lib.sh && target_kver)
 demo:			## the stock Debian kernel in QEMU, with the module
 	$(RUN) demo
 
-test:			## every tier: style, kunit, module, patched, netlink, userspace, failover, harness
+test:			## every tier: style, kunit, module, patched, netlink, userspace, failover, harness, trixie-module, trixie-patched, trixie-kunit
 	$(RUN) test
 
 bench:			## ESP rate and notification cost, side by side
