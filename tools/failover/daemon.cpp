@@ -228,11 +228,15 @@ private:
 	Result<std::monostate> service(Link &l, short revents)
 	{
 		const bool was_up = l.conn.established();
-		if (auto r = l.conn.progress(revents); !r) {
-			if (!was_up && r.error().code == EACCES)
+		// A peer that sends its last frames and closes (a Release, then
+		// close_notify) is read to the end: the frames that came before
+		// the close are handled before the close is reported.
+		auto progressed = l.conn.progress(revents);
+		if (!progressed && !was_up) {
+			if (progressed.error().code == EACCES)
 				log("error", "tls_refused", {{"peer", l.conn.peer},
-							     {"reason", r.error().context}});
-			return r;
+							     {"reason", progressed.error().context}});
+			return progressed;
 		}
 		if (!l.conn.established())
 			return std::monostate{};
@@ -253,6 +257,8 @@ private:
 				return r;
 			applied++;
 		}
+		if (!progressed)
+			return progressed;
 		// Acks are for the active's bookkeeping; only standbys send them.
 		if (applied && role_ == Role::standby && l.remote == Role::active)
 			send(l, Ack{l.rx_seq});
@@ -365,6 +371,7 @@ private:
 	Result<std::monostate> apply(Release &r)
 	{
 		shadow_final_ = true;
+		released_at_ = Clock::now();
 		epoch_ = std::max(epoch_, r.epoch);
 		log("info", "released", {{"epoch", std::to_string(r.epoch)},
 					 {"sas", std::to_string(shadow_.view().sas.size())}});
@@ -419,7 +426,15 @@ private:
 		if (role_ == Role::active)
 			return std::monostate{};
 		const auto started = Clock::now();
-		const bool handed_over = shadow_final_ || handover();
+		// A Release is only as good as its age: the other node may have
+		// been told to take over again since (blind, if it could not reach
+		// this standby), so an old one is not trusted.
+		const bool fresh_release = shadow_final_ &&
+					   Clock::now() - released_at_ <= 3 * cfg_.heartbeat + 2s +
+									  cfg_.handover_timeout;
+		if (!fresh_release)
+			shadow_final_ = false;
+		const bool handed_over = fresh_release || handover();
 		// Since the active last said anything: reports it sent meanwhile
 		// never arrived.
 		const double staleness = handed_over ? 0 : seconds_since(last_active_rx_);
@@ -532,19 +547,51 @@ private:
 		} else {
 			failed++;
 		}
-		if (sas)
-			for (auto &record : *sas)
-				own.sas[key_of(sa_id_of(record))].record = std::move(record);
-		const auto final_numbers = replay_table();
+		if (sas) {
+			for (auto &record : *sas) {
+				const auto id = sa_id_of(record);
+				auto &sa = own.sas[key_of(id)];
+				sa.id = id;
+				sa.record = std::move(record);
+			}
+		} else {
+			failed++;
+		}
+		// Packets that passed the policy lookup before the switch to BLOCK
+		// (another CPU, a queue) still take numbers: read until two reads
+		// 10 ms apart agree.
+		auto final_numbers = replay_table();
+		for (int reads = 0; reads < 5; reads++) {
+			std::this_thread::sleep_for(10ms);
+			auto again = replay_table();
+			const bool same = std::equal(again.begin(), again.end(), final_numbers.begin(),
+						     final_numbers.end(), [](const auto &a, const auto &b) {
+							     return a.id == b.id && a.state == b.state;
+						     });
+			final_numbers = std::move(again);
+			if (same)
+				break;
+		}
+		const auto replayed = std::count_if(own.sas.begin(), own.sas.end(), [](const auto &kv) {
+			return kv.second.id.proto == IPPROTO_ESP || kv.second.id.proto == IPPROTO_AH;
+		});
+		long covered = 0;
 		for (const auto &u : final_numbers) {
 			auto &sa = own.sas[key_of(u.id)];
+			covered += !sa.record.empty();
 			sa.id = u.id;
 			sa.state = u.state;
 			sa.thresh = u.thresh;
 		}
+		// A Release promises that these numbers are final and complete:
+		// not when a policy still carries traffic or an SA went unread.
+		// The other node then times out and takes over with margins.
+		const bool complete = !failed && covered >= replayed;
 		shadow_.replace(std::move(own));
 		std::uint64_t told = 0;
 		for (auto &l : links_) {
+			if (!complete)
+				break;
 			if (!l.conn.established() || !l.hello_received || l.remote != Role::standby)
 				continue;
 			for (const auto &u : final_numbers)
@@ -558,11 +605,14 @@ private:
 		for (auto &l : links_)
 			l.conn.finish(std::chrono::duration_cast<std::chrono::milliseconds>(
 				std::max(finish_by - Clock::now(), Clock::duration::zero())));
-		owes_numbers_ = !told;
+		// Always: a standby told here may have given up waiting and taken
+		// over before these numbers came; catch_up only moves forward.
+		owes_numbers_ = true;
 		log(failed ? "error" : "info", "stood_down",
 		    {{"reason", why}, {"policies_blocked", std::to_string(blocked)},
 		     {"block_failed", std::to_string(failed)},
 		     {"sas", std::to_string(final_numbers.size())},
+		     {"complete", complete ? "yes" : "no: no release sent"},
 		     {"standbys_told", std::to_string(told)}});
 		become_standby();
 	}
@@ -805,8 +855,15 @@ private:
 			s["sas"] = shadow_.view().sas.size();
 			s["policies"] = shadow_.view().policies.size();
 			s["snapshot_in_progress"] = shadow_.in_progress();
-			s["staleness_ms"] = links_.empty() ? -1
-							   : seconds_since(links_.front().last_rx) * 1000;
+			// From an active heard on a link past its Hello; -1 without one
+			// (a link still connecting says nothing about the view).
+			double staleness = -1;
+			for (const auto &l : links_)
+				if (l.hello_received && l.remote == Role::active)
+					staleness = seconds_since(l.last_rx) * 1000;
+			s["staleness_ms"] = staleness;
+			s["live_active"] = staleness >= 0 &&
+					   staleness < 3 * cfg_.heartbeat.count() + 2000;
 		}
 		if (!last_takeover_.is_null())
 			s["last_takeover"] = last_takeover_;
@@ -907,6 +964,7 @@ private:
 	bool wanted_active_ = false;
 	// The shadow holds an active's final numbers (it sent a Release).
 	bool shadow_final_ = false;
+	Clock::time_point released_at_;
 	// A Release came while this node is wanted active; or an active was
 	// asked to hand over. Both are done by the loop, outside link reads.
 	bool takeover_due_ = false, stand_down_due_ = false;

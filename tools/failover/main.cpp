@@ -58,8 +58,7 @@ int ready(const std::string &path)
 	if (j["role"] == "active")
 		return 0;
 	const bool synced = j.value("synced", false);
-	const double staleness = j.value("staleness_ms", -1.0);
-	if (synced && staleness >= 0)
+	if (synced && j.value("live_active", false))
 		return 0;
 	std::cerr << "safailover: not ready: " << (synced ? "no live active" : "no complete view")
 		  << "\n";
