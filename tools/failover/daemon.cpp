@@ -18,6 +18,7 @@
 #include "log.hpp"
 #include "metrics.hpp"
 #include "shadow_table.hpp"
+#include "stall_watch.hpp"
 #include "sync_link.hpp"
 #include "takeover.hpp"
 #include "replay/xfrm_codec.hpp"
@@ -109,6 +110,13 @@ public:
 		log("info", "start",
 		    {{"node", cfg_.node}, {"backend", std::string(replay::name(backend_->kind()))},
 		     {"role", cfg_.initial_role == Role::active ? "active" : "standby"}});
+		// Every node listens, whatever its role: two standbys must be able
+		// to meet, or a node wanted active that stood down for a peer
+		// which then stood down too would hear nobody (handover()).
+		auto fd = listen_on(cfg_.listen);
+		if (!fd)
+			return fd.error();
+		listen_fd_ = *fd;
 		if (cfg_.initial_role == Role::active) {
 			wanted_active_ = true;
 			return become_active();
@@ -147,7 +155,7 @@ private:
 	{
 		std::vector<pollfd> fds;
 		fds.push_back({control_.fd(), POLLIN, 0});
-		fds.push_back({listen_fd_, static_cast<short>(listen_fd_ >= 0 ? POLLIN : 0), 0});
+		fds.push_back({listen_fd_, POLLIN, 0});
 		fds.push_back({role_ == Role::active ? backend_->event_fd() : -1, POLLIN, 0});
 		fds.push_back({events_ ? events_->fd() : -1, POLLIN, 0});
 		for (const auto &l : links_)
@@ -158,7 +166,7 @@ private:
 		if (fds[0].revents)
 			serve_control();
 		if (fds[1].revents)
-			accept_standby();
+			accept_peer();
 		if (fds[2].revents && role_ == Role::active)
 			drain_replay();
 		if (fds[3].revents && events_)
@@ -177,6 +185,12 @@ private:
 	void housekeeping()
 	{
 		const auto now = Clock::now();
+		// A loop turn takes one poll (50 ms) and some work; much more is
+		// this node's own stall, not its peers' silence.
+		const auto stalled = stall_watch_.lap(now, 300ms);
+		stalled_since_active_rx_ += stalled;
+		for (auto &l : links_)
+			l.stalled_since_rx += stalled;
 		for (auto &l : links_) {
 			if (l.conn.established() && l.hello_received && now - l.last_tx >= cfg_.heartbeat)
 				send(l, Heartbeat{});
@@ -184,13 +198,17 @@ private:
 		}
 		// Standby: an active that says nothing for 3 heartbeats is gone.
 		for (std::size_t i = links_.size(); i-- > 0;)
-			if (now - links_[i].last_rx > 3 * cfg_.heartbeat + 2s)
+			if (links_[i].silence(now) > 3 * cfg_.heartbeat + 2s)
 				drop(i, Error{ETIMEDOUT, "no frames from " + links_[i].conn.peer});
 		// Wanted active but standing by (it handed over, or it was
-		// released while the link was down) and no active to be heard:
-		// somebody must carry the traffic.
+		// released while the link was down): a standby peer that stood
+		// down too is asked for its final numbers; with no active and no
+		// answer, somebody must still carry the traffic.
+		if (role_ == Role::standby && wanted_active_ && !takeover_due_)
+			ask_standby_peer();
 		if (role_ == Role::standby && wanted_active_ && !takeover_due_ &&
-		    now - last_active_rx_ > 3 * cfg_.heartbeat + 2s + cfg_.handover_timeout) {
+		    now - last_active_rx_ - stalled_since_active_rx_ >
+			    3 * cfg_.heartbeat + 2s + cfg_.handover_timeout) {
 			log("warning", "no_active", {{"since_ms", std::to_string(static_cast<long>(
 								 seconds_since(last_active_rx_) * 1000))}});
 			takeover_due_ = true;
@@ -251,8 +269,10 @@ private:
 				return body.error();
 			if (!*body)
 				break;
-			if (l.remote == Role::active)
+			if (l.remote == Role::active) {
 				last_active_rx_ = l.last_rx;
+				stalled_since_active_rx_ = {};
+			}
 			if (auto r = handle(l, std::move(**body)); !r)
 				return r;
 			applied++;
@@ -289,11 +309,90 @@ private:
 				shadow_final_ = false;
 				return hand_back_counters(l);
 			}
-			return Error{EAGAIN, "peer " + l.node + " has the same role"};
+			if (role_ == Role::standby)
+				return std::monostate{};	// two standbys: housekeeping
+			return Error{EAGAIN, "peer " + l.node + " is active too"};
 		}
 		if (role_ == Role::active)
 			return handle_as_active(l, body);
+		if (l.remote == Role::standby)
+			return handle_standby_peer(l, body);
 		return handle_as_standby(body);
+	}
+
+	// ---- two standbys ----
+	// A two-node pair (one configured peer) where neither node is active:
+	// the last active stood down, so its kernel holds the final numbers
+	// and the other holds what it knew. Together they are exact, and the
+	// node wanted active takes over from them without a margin. Only a
+	// node that cannot send (every policy blocked) vouches for its
+	// numbers; one that is wanted active itself refuses (both MASTER is
+	// keepalived's split brain, left to the no_active timer).
+	// True when a standby peer was asked (now or before).
+	bool ask_standby_peer()
+	{
+		if (cfg_.peers.size() != 1)
+			return false;
+		for (auto &l : links_) {
+			if (!l.conn.established() || !l.hello_received || l.remote != Role::standby)
+				continue;
+			if (!l.asked_to_release) {
+				l.asked_to_release = true;
+				log("info", "release_asked", {{"node", l.node}});
+				send(l, HandoverRequest{epoch_ + 1});
+				l.flush();
+			}
+			return true;
+		}
+		return false;
+	}
+
+	Result<std::monostate> handle_standby_peer(Link &l, Body &body)
+	{
+		if (std::holds_alternative<Heartbeat>(body))
+			return std::monostate{};
+		if (std::holds_alternative<HandoverRequest>(body))
+			return release_to_standby(l);
+		if (!l.asked_to_release)
+			return Error{EPROTO, "numbers from a standby that was not asked for them"};
+		if (auto *u = std::get_if<ReplayUpdate>(&body))
+			return apply(*u);
+		if (auto *r = std::get_if<Release>(&body))
+			return apply(*r);
+		return Error{EPROTO, "a standby sent a frame only an active sends"};
+	}
+
+	Result<std::monostate> release_to_standby(Link &l)
+	{
+		const bool may_release = (stood_down_complete_ || synced_) && shadow_.all_blocked();
+		if (wanted_active_ || !may_release) {
+			log("warning", "release_refused",
+			    {{"node", l.node},
+			     {"reason", wanted_active_ ? "wanted active too" : "policies not all blocked"}});
+			return Error{EBUSY, "release refused"};
+		}
+		// Its kernel's numbers (final: nothing is sent here) and what it
+		// heard from the last active; the other node merges forward.
+		std::uint64_t sent = 0;
+		for (const auto &u : replay_table()) {
+			send(l, u);
+			sent++;
+		}
+		for (const auto &[key, sa] : shadow_.view().sas) {
+			if (!sa.state.window)
+				continue;
+			send(l, ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
+			sent++;
+		}
+		send(l, Release{epoch_});
+		log("info", "released_to_standby", {{"node", l.node}, {"numbers", std::to_string(sent)}});
+		// As an active's stand-down: the other end closes after the
+		// Release; wait for that rather than reset it.
+		const auto finish_by = Clock::now() + cfg_.handover_timeout;
+		drain(l, finish_by);
+		l.conn.finish(std::chrono::duration_cast<std::chrono::milliseconds>(
+			std::max(finish_by - Clock::now(), Clock::duration::zero())));
+		return Error{ESHUTDOWN, "released to the standby " + l.node};
 	}
 
 	Result<std::monostate> handle_as_active(Link &l, const Body &body)
@@ -402,6 +501,11 @@ private:
 	{
 		if (!links_.empty() || cfg_.peers.empty() || Clock::now() < next_connect_)
 			return;
+		connect_now();
+	}
+
+	void connect_now()
+	{
 		const Endpoint &peer = cfg_.peers[next_peer_++ % cfg_.peers.size()];
 		auto c = Connection::connect(client_, peer);
 		if (!c) {
@@ -486,40 +590,54 @@ private:
 		return active;
 	}
 
-	// Asks a reachable active to stop and send its final numbers. True once
-	// they are in the shadow (its Release came), false when there is no
-	// active to ask or it did not answer within handover_timeout.
+	// Asks the active to stop and send its final numbers (or, in a pair
+	// where neither is active, the standby peer: ask_standby_peer). A link
+	// still connecting (this node just stood down, the peer restarted) is
+	// waited for. True once the numbers are in the shadow (a Release
+	// came); false when there is nobody to ask, or no answer within
+	// handover_timeout.
 	bool handover()
 	{
+		if (links_.empty() && !cfg_.peers.empty())
+			connect_now();
 		// Any link not yet given up on (3 heartbeats + 2 s) is asked, even
 		// one that has been quiet for a while: on a loaded host an active
 		// that is alive can be late with its heartbeats, and taking over
 		// blind from a live active makes two nodes send. A link that is
 		// really dead costs handover_timeout.
-		auto it = std::find_if(links_.begin(), links_.end(), [&](const Link &l) {
-			return l.conn.established() && l.hello_received &&
-			       l.remote == Role::active;
-		});
-		if (it == links_.end())
-			return false;
-		std::size_t i = static_cast<std::size_t>(it - links_.begin());
-		const std::string peer = links_[i].conn.peer;
-		send(links_[i], HandoverRequest{epoch_ + 1});
-		links_[i].flush();
-		const auto deadline = Clock::now() + cfg_.handover_timeout;
-		while (!shadow_final_ && Clock::now() < deadline) {
+		auto ask = [this]() -> bool {
+			for (auto &l : links_) {
+				if (l.conn.established() && l.hello_received && l.remote == Role::active) {
+					send(l, HandoverRequest{epoch_ + 1});
+					l.flush();
+					return true;
+				}
+			}
+			return ask_standby_peer();
+		};
+		bool asked = false;
+		// Time this node does not run (a stalled VM: the peer did not run
+		// either) is not the peer's: the deadline moves by it.
+		constexpr auto slice = 50ms;
+		StallWatch watch;
+		auto deadline = Clock::now() + cfg_.handover_timeout;
+		while (!shadow_final_ && !links_.empty() && Clock::now() < deadline) {
+			asked = asked || ask();
 			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
 				deadline - Clock::now());
-			pollfd p{links_[i].conn.fd(), links_[i].conn.poll_events(), 0};
-			if (::poll(&p, 1, static_cast<int>(left.count()) + 1) <= 0 || !p.revents)
-				continue;
-			if (auto r = service(links_[i], p.revents); !r) {
-				drop(i, r.error());
-				break;
-			}
+			const auto wait = std::min<std::chrono::milliseconds>(left + 1ms, slice);
+			std::vector<pollfd> fds;
+			for (const auto &l : links_)
+				fds.push_back({l.conn.fd(), l.conn.poll_events(), 0});
+			const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+			deadline += watch.lap(Clock::now(), wait + 100ms);
+			for (std::size_t i = fds.size(); ready > 0 && i-- > 0;)
+				if (fds[i].revents)
+					if (auto r = service(links_[i], fds[i].revents); !r)
+						drop(i, r.error());
 		}
 		log(shadow_final_ ? "info" : "warning", "handover",
-		    {{"peer", peer},
+		    {{"asked", asked ? "yes" : "nobody"},
 		     {"result", shadow_final_ ? "final numbers received"
 					      : "no answer in time: taking over with margins"}});
 		return shadow_final_;
@@ -588,6 +706,7 @@ private:
 		// The other node then times out and takes over with margins.
 		const bool complete = !failed && covered >= replayed;
 		shadow_.replace(std::move(own));
+		stood_down_complete_ = complete;
 		std::uint64_t told = 0;
 		for (auto &l : links_) {
 			if (!complete)
@@ -658,10 +777,6 @@ private:
 		if (!ev)
 			return ev.error();
 		events_.emplace(std::move(*ev));
-		auto fd = listen_on(cfg_.listen);
-		if (!fd)
-			return fd.error();
-		listen_fd_ = *fd;
 		apply_thresholds();
 		log("info", "active", {{"epoch", std::to_string(epoch_)}});
 		return std::monostate{};
@@ -674,11 +789,9 @@ private:
 		role_ = Role::standby;
 		links_.clear();
 		events_.reset();
-		if (listen_fd_ >= 0)
-			::close(listen_fd_);
-		listen_fd_ = -1;
 		synced_ = false;
 		last_active_rx_ = Clock::now();
+		stalled_since_active_rx_ = {};
 		backoff_ = 100ms;
 		next_connect_ = Clock::now();
 		log("info", "standby", {{"epoch", std::to_string(epoch_)}});
@@ -705,7 +818,7 @@ private:
 	// Connections come only from the configured peers' addresses, and
 	// only a few may be in their handshake at once: a flood of idle TCP
 	// connections must not crowd out the standbys or the heartbeats.
-	void accept_standby()
+	void accept_peer()
 	{
 		sockaddr_storage from{};
 		socklen_t len = sizeof(from);
@@ -968,6 +1081,10 @@ private:
 	// A Release came while this node is wanted active; or an active was
 	// asked to hand over. Both are done by the loop, outside link reads.
 	bool takeover_due_ = false, stand_down_due_ = false;
+	// The last stand-down blocked every policy and read every SA.
+	bool stood_down_complete_ = false;
+	StallWatch stall_watch_;
+	Clock::duration stalled_since_active_rx_{};
 	// This node stood down while no standby could hear its numbers.
 	bool owes_numbers_ = false;
 	json last_takeover_;

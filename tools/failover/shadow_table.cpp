@@ -31,6 +31,7 @@ void ShadowTable::begin_snapshot(const SnapshotBegin &b)
 		log("warning", "snapshot_restarted", {});
 	incoming_.emplace();
 	expected_ = b;
+	unblocked_ = 0;
 }
 
 void ShadowTable::end_snapshot()
@@ -56,7 +57,11 @@ void ShadowTable::end_snapshot()
 				continue;
 			if (auto r = kernel_.delete_policy(p); r)
 				policies_gone++;
+			else
+				unblocked_++;
 		}
+	} else {
+		unblocked_++;
 	}
 	log("info", "synced", {{"sas", std::to_string(view_.sas.size())},
 			       {"policies", std::to_string(view_.policies.size())},
@@ -98,8 +103,10 @@ void ShadowTable::sa_deleted(const replay::SaId &id)
 
 void ShadowTable::policy(Bytes newpolicy)
 {
-	if (auto r = kernel_.install_blocking(newpolicy); !r)
+	if (auto r = kernel_.install_blocking(newpolicy); !r) {
 		log("error", "policy_block_failed", {{"reason", r.error().message()}});
+		unblocked_++;
+	}
 	target().policies[policy_key(newpolicy)] = std::move(newpolicy);
 }
 
@@ -142,6 +149,7 @@ void ShadowTable::replace(ShadowView view)
 	incoming_.reset();
 	view_ = std::move(view);
 	complete_ = true;
+	unblocked_ = 0;
 }
 
 } // namespace failover

@@ -80,6 +80,10 @@ public:
 	const ShadowView &view() const { return view_; }
 	bool complete() const { return complete_; }
 	bool in_progress() const { return incoming_.has_value(); }
+	// Every policy this node holds for others is a BLOCK placeholder (or
+	// gone): none failed to be blocked or deleted since the last view
+	// began. Such a node sends nothing, so its kernel's numbers are final.
+	bool all_blocked() const { return unblocked_ == 0; }
 
 private:
 	ShadowView &target() { return incoming_ ? *incoming_ : view_; }
@@ -89,6 +93,7 @@ private:
 	std::optional<ShadowView> incoming_;
 	SnapshotBegin expected_;
 	bool complete_ = false;
+	std::uint64_t unblocked_ = 0;
 };
 
 } // namespace failover

@@ -34,6 +34,7 @@ Result<std::optional<Body>> Link::receive()
 					     std::to_string(rx_seq)};
 	rx_seq = (*f)->seq;
 	last_rx = Clock::now();
+	stalled_since_rx = {};
 	return std::optional<Body>(std::move((*f)->body));
 }
 
@@ -47,16 +48,20 @@ Result<std::monostate> Link::acked_up_to(std::uint64_t seq)
 	return std::monostate{};
 }
 
+void drain(Link &l, Link::Clock::time_point deadline)
+{
+	while (l.conn.established() && l.conn.queued() && Link::Clock::now() < deadline) {
+		pollfd p{l.conn.fd(), POLLOUT, 0};
+		if (::poll(&p, 1, 50) > 0 && !l.conn.progress(p.revents))
+			break;
+	}
+}
+
 void drain(std::vector<Link> &links, std::chrono::milliseconds bound)
 {
 	const auto deadline = Link::Clock::now() + bound;
-	for (auto &l : links) {
-		while (l.conn.established() && l.conn.queued() && Link::Clock::now() < deadline) {
-			pollfd p{l.conn.fd(), POLLOUT, 0};
-			if (::poll(&p, 1, 50) > 0 && !l.conn.progress(p.revents))
-				break;
-		}
-	}
+	for (auto &l : links)
+		drain(l, deadline);
 }
 
 } // namespace failover

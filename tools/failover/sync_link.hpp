@@ -41,8 +41,20 @@ struct Link {
 	std::uint64_t tx_seq = 0, rx_seq = 0, acked = 0;
 	std::deque<std::pair<std::uint64_t, Clock::time_point>> unacked;
 	Clock::time_point last_tx = Clock::now(), last_rx = Clock::now();
+	// Time this node itself stalled since the last frame came
+	// (stall_watch.hpp): not the peer's silence.
+	Clock::duration stalled_since_rx{};
+	// A standby asked this standby peer for its final numbers.
+	bool asked_to_release = false;
+
+	Clock::duration silence(Clock::time_point now) const
+	{
+		return now - last_rx - stalled_since_rx;
+	}
 };
 
+// Sends what is queued on @link until @deadline.
+void drain(Link &link, Link::Clock::time_point deadline);
 // Sends what is queued on every link, for at most @bound.
 void drain(std::vector<Link> &links, std::chrono::milliseconds bound);
 

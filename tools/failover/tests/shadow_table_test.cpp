@@ -32,6 +32,33 @@ TEST(ShadowTable, SnapshotBecomesTheViewOnlyWhenItEnds)
 	EXPECT_EQ(1, kernel.blocking);	// held back as BLOCK
 }
 
+// A standby vouches for its numbers (a Release to the other standby)
+// only while nothing it holds can send.
+TEST(ShadowTable, APolicyNotBlockedIsRememberedUntilTheNextView)
+{
+	FakeKernel kernel;
+	ShadowTable shadow(kernel);
+	shadow.begin_snapshot({0, 1});
+	shadow.policy(sample_newpolicy());
+	shadow.end_snapshot();
+	EXPECT_TRUE(shadow.all_blocked());
+
+	kernel.refuse_blocking = true;
+	shadow.policy(sample_newpolicy());
+	EXPECT_FALSE(shadow.all_blocked());
+	shadow.end_snapshot();	// no snapshot in progress: changes nothing
+	EXPECT_FALSE(shadow.all_blocked());
+
+	kernel.refuse_blocking = false;
+	shadow.begin_snapshot({0, 1});
+	shadow.policy(sample_newpolicy());
+	shadow.end_snapshot();
+	EXPECT_TRUE(shadow.all_blocked());
+
+	shadow.replace({});
+	EXPECT_TRUE(shadow.all_blocked());
+}
+
 TEST(ShadowTable, InterruptedSnapshotKeepsTheLastView)
 {
 	FakeKernel kernel;

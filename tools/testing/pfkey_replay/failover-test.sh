@@ -305,7 +305,9 @@ check deleted_policy_leaves_gw2 wait_until 10 policy_count_is 2
 say "faults: wrong certificate, malformed frames, sync link cut, standby restart, lost notifications"
 # A wrong certificate is refused, and logged; the intruder gets nothing.
 config intruder standby 10.2.0.2 10.2.0.1 intruder
-sed -i "s|$work/intruder.sock|$work/intruder-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9478|" $work/intruder.toml
+# Every node listens, standbys too: the intruder and gw3 (in gw2's
+# namespace) take ports of their own.
+sed -i "s|$work/intruder.sock|$work/intruder-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9478|; s|^listen = \"10.2.0.2:7500\"|listen = \"10.2.0.2:7501\"|" $work/intruder.toml
 # The intruder runs until gw1 has refused it (not for a fixed time: under
 # load its handshake alone can take seconds).
 timeout 60 $ip netns exec gw2 $safailover run --config $work/intruder.toml 2>$work/intruder.log &
@@ -319,7 +321,7 @@ check wrong_certificate_gets_nothing sh -c "! grep -q 'event=peer_hello\|event=s
 # too, because it does not name gw1's configured peer.
 refused=$(grep -c 'event=tls_refused' $work/gw1.log)
 config gw3 standby 10.2.0.2 10.2.0.1
-sed -i "s|$work/gw3.sock|$work/gw3-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9479|" $work/gw3.toml
+sed -i "s|$work/gw3.sock|$work/gw3-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9479|; s|^listen = \"10.2.0.2:7500\"|listen = \"10.2.0.2:7502\"|" $work/gw3.toml
 timeout 60 $ip netns exec gw2 $safailover run --config $work/gw3.toml 2>$work/gw3.log &
 gw3=$!
 check other_certificate_of_ca_refused wait_until 30 count_above $work/gw1.log event=tls_refused "$refused"
@@ -409,6 +411,7 @@ settled_on_gw1() {
 storm_takeovers() {
 	cat $work/gw1.log $work/gw2.log | grep 'event=takeover ' | sort | tail -n +$((takeovers_before + 1))
 }
+peer_errors() { echo $(( $(xfrm_stat XfrmInStateSeqError) + $(sa_replay_errors peer $vip $peer 0x2001) )); }
 storm_seq_before=$(xfrm_stat XfrmInStateSeqError)
 storm_replay_before=$(sa_replay_errors peer $vip $peer 0x2001)
 storm_changes_before=$(role_changes)
@@ -444,6 +447,29 @@ check flap_storm_peer_errors_zero test "$storm_seq" = 0 -a "$storm_replay" = 0
 check flap_storm_handovers_exact test "$(storm_takeovers | grep -c 'handover=margin')" = 0
 check flap_storm_gw2_policies_blocked wait_until 10 policies_blocked gw2 2
 
+say "two standbys: gw1 stands by, then takes over, by hand; gw2 was never told"
+# Neither node is active after gw1's stand-down (gw2 is not wanted
+# active: keepalived says BACKUP). When gw1 is told to take over, there is
+# no active to ask; gw2, whose policies are all BLOCK placeholders, vouches
+# for the numbers it holds (gw1's Release) and gw1 takes over from them
+# exactly: no margin, no waiting for its no_active timer. The takeover
+# comes before gw1 is back on the sync link: it waits for the link.
+pair_errors_before=$(peer_errors)
+no_active_before=$(grep -c 'event=no_active' $work/gw1.log)
+gw1_takeovers_before=$(grep -c 'event=takeover ' $work/gw1.log)
+released_before=$(grep -c 'event=released_to_standby' $work/gw2.log)
+timeout 20 $safailover --control $work/gw1.sock standby >/dev/null
+timeout 20 $safailover --control $work/gw1.sock takeover >/dev/null
+gw1_took_over() { count_above $work/gw1.log 'event=takeover ' "$gw1_takeovers_before"; }
+check standbys_gw1_takes_over wait_until 20 gw1_took_over
+grep -E 'event=(release_asked|handover) ' $work/gw1.log | tail -n 2 | sed 's/^/# gw1 /'
+check standbys_gw2_vouched count_above $work/gw2.log event=released_to_standby "$released_before"
+check standbys_takeover_exact sh -c "grep 'event=takeover ' $work/gw1.log | tail -n 1 | grep -q handover=exact"
+check standbys_without_timer test "$(grep -c 'event=no_active' $work/gw1.log)" = "$no_active_before"
+check standbys_settled_on_gw1 wait_until 20 settled_on_gw1
+wait_until 30 replies_after "$EPOCHREALTIME" 50
+check standbys_peer_errors_zero test "$(peer_errors)" = "$pair_errors_before"
+
 say "split brain: gw1 and gw2 cannot hear each other (LAN ports isolated, sync link down)"
 # Both become MASTER; the peer follows the last gratuitous ARP (gw2's).
 # When it heals, gw2 stands down and hands the numbers it used back to gw1,
@@ -452,7 +478,6 @@ isolate() {
 	/usr/sbin/bridge link set dev gw1-lan isolated "$1" &&
 		/usr/sbin/bridge link set dev gw2-lan isolated "$1"
 }
-peer_errors() { echo $(( $(xfrm_stat XfrmInStateSeqError) + $(sa_replay_errors peer $vip $peer 0x2001) )); }
 split_errors_before=$(peer_errors)
 handed_back_before=$(grep -c 'event=numbers_handed_back' $work/gw2.log)
 $ip -n gw2 link set sync down
