@@ -161,7 +161,16 @@ private:
 		for (const auto &l : links_)
 			fds.push_back({l.conn.fd(), l.conn.poll_events(), 0});
 
-		if (::poll(fds.data(), fds.size(), 50) < 0)
+		// A wait of 50 ms that lasted seconds: this node did not run
+		// (a stalled VM or host), and its peers' frames sat unread.
+		constexpr auto wait = 50ms;
+		const auto before = Clock::now();
+		const int ready = ::poll(fds.data(), fds.size(), wait.count());
+		const auto stalled = overslept(before, wait, 250ms, Clock::now());
+		stalled_since_active_rx_ += stalled;
+		for (auto &l : links_)
+			l.stalled_since_rx += stalled;
+		if (ready < 0)
 			return;
 		if (fds[0].revents)
 			serve_control();
@@ -185,12 +194,6 @@ private:
 	void housekeeping()
 	{
 		const auto now = Clock::now();
-		// A loop turn takes one poll (50 ms) and some work; much more is
-		// this node's own stall, not its peers' silence.
-		const auto stalled = stall_watch_.lap(now, 300ms);
-		stalled_since_active_rx_ += stalled;
-		for (auto &l : links_)
-			l.stalled_since_rx += stalled;
 		for (auto &l : links_) {
 			if (l.conn.established() && l.hello_received && now - l.last_tx >= cfg_.heartbeat)
 				send(l, Heartbeat{});
@@ -357,18 +360,41 @@ private:
 			return Error{EPROTO, "numbers from a standby that was not asked for them"};
 		if (auto *u = std::get_if<ReplayUpdate>(&body))
 			return apply(*u);
-		if (auto *r = std::get_if<Release>(&body))
+		if (auto *r = std::get_if<Release>(&body)) {
+			// Asked while wanted active, answered after it was not: kept,
+			// such a Release could outlive the other node's next takeover.
+			if (!wanted_active_)
+				return Error{ESHUTDOWN, "released by the standby " + l.node + ", no longer wanted"};
 			return apply(*r);
+		}
 		return Error{EPROTO, "a standby sent a frame only an active sends"};
+	}
+
+	// Why this standby may not vouch for its numbers; empty when it may.
+	std::string release_refusal()
+	{
+		if (wanted_active_)
+			return "wanted active too";
+		if (cfg_.peers.size() != 1)
+			return "not one of a pair: another node may be active";
+		if (std::any_of(links_.begin(), links_.end(),
+				[](const Link &o) { return o.hello_received && o.remote == Role::active; }))
+			return "an active is connected";
+		if (!stood_down_complete_ && !synced_)
+			return "its numbers are not known final (no complete stand-down, not synced)";
+		auto policies = tables_.dump_policies();
+		if (!policies)
+			return "the SPD cannot be read: " + policies.error().message();
+		if (!std::all_of(policies->begin(), policies->end(),
+				 [](const Bytes &p) { return policy_blocks(p); }))
+			return "a policy that is not BLOCK: this node may send";
+		return {};
 	}
 
 	Result<std::monostate> release_to_standby(Link &l)
 	{
-		const bool may_release = (stood_down_complete_ || synced_) && shadow_.all_blocked();
-		if (wanted_active_ || !may_release) {
-			log("warning", "release_refused",
-			    {{"node", l.node},
-			     {"reason", wanted_active_ ? "wanted active too" : "policies not all blocked"}});
+		if (const auto why = release_refusal(); !why.empty()) {
+			log("warning", "release_refused", {{"node", l.node}, {"reason", why}});
 			return Error{EBUSY, "release refused"};
 		}
 		// Its kernel's numbers (final: nothing is sent here) and what it
@@ -379,12 +405,13 @@ private:
 			sent++;
 		}
 		for (const auto &[key, sa] : shadow_.view().sas) {
-			if (!sa.state.window)
-				continue;
 			send(l, ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
 			sent++;
 		}
 		send(l, Release{epoch_});
+		// Vouched for and given away: a Release this node holds (from
+		// the other node's earlier stand-down) is spent.
+		shadow_final_ = false;
 		log("info", "released_to_standby", {{"node", l.node}, {"numbers", std::to_string(sent)}});
 		// As an active's stand-down: the other end closes after the
 		// Release; wait for that rather than reset it.
@@ -499,9 +526,18 @@ private:
 
 	void maybe_connect()
 	{
-		if (!links_.empty() || cfg_.peers.empty() || Clock::now() < next_connect_)
+		if (has_own_link() || cfg_.peers.empty() || Clock::now() < next_connect_)
 			return;
 		connect_now();
+	}
+
+	// A link this node opened, or one whose peer said who it is: an
+	// anonymous inbound connection (anyone at a peer's address can open
+	// one) must not keep this node from connecting out.
+	bool has_own_link() const
+	{
+		return std::any_of(links_.begin(), links_.end(),
+				   [](const Link &l) { return l.outbound || l.hello_received; });
 	}
 
 	void connect_now()
@@ -514,6 +550,7 @@ private:
 			return;
 		}
 		links_.emplace_back(std::move(*c));
+		links_.back().outbound = true;
 		next_connect_ = Clock::now() + backoff_;
 	}
 
@@ -539,6 +576,7 @@ private:
 		if (!fresh_release)
 			shadow_final_ = false;
 		const bool handed_over = fresh_release || handover();
+		shadow_final_ = false;	// spent: the next takeover asks again
 		// Since the active last said anything: reports it sent meanwhile
 		// never arrived.
 		const double staleness = handed_over ? 0 : seconds_since(last_active_rx_);
@@ -598,49 +636,54 @@ private:
 	// handover_timeout.
 	bool handover()
 	{
-		if (links_.empty() && !cfg_.peers.empty())
+		if (!has_own_link() && !cfg_.peers.empty())
 			connect_now();
 		// Any link not yet given up on (3 heartbeats + 2 s) is asked, even
 		// one that has been quiet for a while: on a loaded host an active
 		// that is alive can be late with its heartbeats, and taking over
 		// blind from a live active makes two nodes send. A link that is
 		// really dead costs handover_timeout.
-		auto ask = [this]() -> bool {
+		std::string asked;
+		auto ask = [&] {
 			for (auto &l : links_) {
-				if (l.conn.established() && l.hello_received && l.remote == Role::active) {
-					send(l, HandoverRequest{epoch_ + 1});
-					l.flush();
-					return true;
-				}
+				if (!l.conn.established() || !l.hello_received || l.remote != Role::active ||
+				    l.asked_to_release)
+					continue;
+				l.asked_to_release = true;
+				send(l, HandoverRequest{epoch_ + 1});
+				l.flush();
+				asked += (asked.empty() ? "" : ",") + l.node;
 			}
-			return ask_standby_peer();
+			if (asked.empty() && ask_standby_peer())
+				asked = "standby peer";
 		};
-		bool asked = false;
-		// Time this node does not run (a stalled VM: the peer did not run
-		// either) is not the peer's: the deadline moves by it.
-		constexpr auto slice = 50ms;
-		StallWatch watch;
-		auto deadline = Clock::now() + cfg_.handover_timeout;
+		// Real time, never stretched by this node's stalls: a Release
+		// processed later than handover_timeout after the request may be
+		// older than a margin takeover of the node that sent it.
+		const auto deadline = Clock::now() + cfg_.handover_timeout;
 		while (!shadow_final_ && !links_.empty() && Clock::now() < deadline) {
-			asked = asked || ask();
+			ask();
 			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
 				deadline - Clock::now());
-			const auto wait = std::min<std::chrono::milliseconds>(left + 1ms, slice);
 			std::vector<pollfd> fds;
 			for (const auto &l : links_)
 				fds.push_back({l.conn.fd(), l.conn.poll_events(), 0});
-			const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
-			deadline += watch.lap(Clock::now(), wait + 100ms);
+			const int ready = ::poll(fds.data(), fds.size(),
+						 static_cast<int>(std::min<std::int64_t>(left.count() + 1, 50)));
 			for (std::size_t i = fds.size(); ready > 0 && i-- > 0;)
 				if (fds[i].revents)
 					if (auto r = service(links_[i], fds[i].revents); !r)
 						drop(i, r.error());
 		}
-		log(shadow_final_ ? "info" : "warning", "handover",
-		    {{"asked", asked ? "yes" : "nobody"},
-		     {"result", shadow_final_ ? "final numbers received"
-					      : "no answer in time: taking over with margins"}});
-		return shadow_final_;
+		const bool in_time = shadow_final_ && Clock::now() <= deadline;
+		log(in_time ? "info" : "warning", "handover",
+		    {{"asked", asked.empty() ? "nobody" : asked},
+		     {"result", in_time ? "final numbers received"
+				: shadow_final_ ? "numbers came too late: taking over with margins"
+						: "no answer in time: taking over with margins"}});
+		if (!in_time)
+			shadow_final_ = false;
+		return in_time;
 	}
 
 	// Stops carrying traffic: every policy becomes a BLOCK placeholder,
@@ -790,6 +833,7 @@ private:
 		links_.clear();
 		events_.reset();
 		synced_ = false;
+		shadow_final_ = false;
 		last_active_rx_ = Clock::now();
 		stalled_since_active_rx_ = {};
 		backoff_ = 100ms;
@@ -1083,7 +1127,8 @@ private:
 	bool takeover_due_ = false, stand_down_due_ = false;
 	// The last stand-down blocked every policy and read every SA.
 	bool stood_down_complete_ = false;
-	StallWatch stall_watch_;
+	// Time this node overslept since an active was last heard
+	// (stall_watch.hpp): not the active's silence.
 	Clock::duration stalled_since_active_rx_{};
 	// This node stood down while no standby could hear its numbers.
 	bool owes_numbers_ = false;

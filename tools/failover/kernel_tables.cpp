@@ -296,6 +296,13 @@ static std::optional<xfrm_userpolicy_info> policy_attribute(std::span<const std:
 	return std::nullopt;
 }
 
+bool policy_blocks(std::span<const std::uint8_t> newpolicy)
+{
+	if (newpolicy.size() < NLMSG_LENGTH(sizeof(xfrm_userpolicy_info)))
+		return false;
+	return payload<xfrm_userpolicy_info>(newpolicy).action == XFRM_POLICY_BLOCK;
+}
+
 Bytes policy_key(std::span<const std::uint8_t> netlink)
 {
 	xfrm_selector sel;

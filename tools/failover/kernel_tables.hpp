@@ -72,5 +72,7 @@ replay::SaId sa_id_of(std::span<const std::uint8_t> newsa);
 // DELPOLICY event of a policy deleted by index (PF_KEY SPDDELETE2) has no
 // selector in its header; its XFRMA_POLICY attribute has.
 Bytes policy_key(std::span<const std::uint8_t> netlink);
+// A NEWPOLICY message whose action is BLOCK: a policy that sends nothing.
+bool policy_blocks(std::span<const std::uint8_t> newpolicy);
 
 } // namespace failover

@@ -31,7 +31,6 @@ void ShadowTable::begin_snapshot(const SnapshotBegin &b)
 		log("warning", "snapshot_restarted", {});
 	incoming_.emplace();
 	expected_ = b;
-	unblocked_ = 0;
 }
 
 void ShadowTable::end_snapshot()
@@ -57,11 +56,7 @@ void ShadowTable::end_snapshot()
 				continue;
 			if (auto r = kernel_.delete_policy(p); r)
 				policies_gone++;
-			else
-				unblocked_++;
 		}
-	} else {
-		unblocked_++;
 	}
 	log("info", "synced", {{"sas", std::to_string(view_.sas.size())},
 			       {"policies", std::to_string(view_.policies.size())},
@@ -103,10 +98,8 @@ void ShadowTable::sa_deleted(const replay::SaId &id)
 
 void ShadowTable::policy(Bytes newpolicy)
 {
-	if (auto r = kernel_.install_blocking(newpolicy); !r) {
+	if (auto r = kernel_.install_blocking(newpolicy); !r)
 		log("error", "policy_block_failed", {{"reason", r.error().message()}});
-		unblocked_++;
-	}
 	target().policies[policy_key(newpolicy)] = std::move(newpolicy);
 }
 
@@ -122,14 +115,20 @@ void ShadowTable::policy_deleted(std::span<const std::uint8_t> delpolicy)
 
 void ShadowTable::replay(const ReplayUpdate &u)
 {
-	auto &sa = target().sas[key_of(u.id)];
-	if (sa.record.empty() && !sa.state.window)
-		sa.id = u.id;
-	if (u.state.oseq >= sa.state.oseq && u.state.seq >= sa.state.seq)
-		sa.state = u.state;
-	if (u.thresh)
-		sa.thresh = u.thresh;
-	sa.rate.observe(u.state, u.observed_ns);
+	auto update = [&u](ShadowSa &sa) {
+		if (sa.record.empty() && !sa.state.window)
+			sa.id = u.id;
+		if (u.state.oseq >= sa.state.oseq && u.state.seq >= sa.state.seq)
+			sa.state = u.state;
+		if (u.thresh)
+			sa.thresh = u.thresh;
+		sa.rate.observe(u.state, u.observed_ns);
+	};
+	update(target().sas[key_of(u.id)]);
+	if (!incoming_)
+		return;
+	if (auto known = view_.sas.find(key_of(u.id)); known != view_.sas.end())
+		update(known->second);
 }
 
 bool ShadowTable::interrupt()
@@ -149,7 +148,6 @@ void ShadowTable::replace(ShadowView view)
 	incoming_.reset();
 	view_ = std::move(view);
 	complete_ = true;
-	unblocked_ = 0;
 }
 
 } // namespace failover

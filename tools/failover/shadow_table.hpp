@@ -68,7 +68,9 @@ public:
 	void sa_deleted(const replay::SaId &id);
 	void policy(Bytes newpolicy);
 	void policy_deleted(std::span<const std::uint8_t> delpolicy);
-	// Forward only, as the kernel would take it.
+	// Forward only, as the kernel would take it; into the view and a
+	// snapshot in progress alike (numbers must not vanish with a snapshot
+	// that never ends).
 	void replay(const ReplayUpdate &u);
 	// Drops a snapshot in progress (the active is gone, or this node takes
 	// over): the last complete view stays.
@@ -80,10 +82,6 @@ public:
 	const ShadowView &view() const { return view_; }
 	bool complete() const { return complete_; }
 	bool in_progress() const { return incoming_.has_value(); }
-	// Every policy this node holds for others is a BLOCK placeholder (or
-	// gone): none failed to be blocked or deleted since the last view
-	// began. Such a node sends nothing, so its kernel's numbers are final.
-	bool all_blocked() const { return unblocked_ == 0; }
 
 private:
 	ShadowView &target() { return incoming_ ? *incoming_ : view_; }
@@ -93,7 +91,6 @@ private:
 	std::optional<ShadowView> incoming_;
 	SnapshotBegin expected_;
 	bool complete_ = false;
-	std::uint64_t unblocked_ = 0;
 };
 
 } // namespace failover

@@ -44,8 +44,11 @@ struct Link {
 	// Time this node itself stalled since the last frame came
 	// (stall_watch.hpp): not the peer's silence.
 	Clock::duration stalled_since_rx{};
-	// A standby asked this standby peer for its final numbers.
+	// This node asked the peer to hand over (an active) or for its final
+	// numbers (a standby): once per link.
 	bool asked_to_release = false;
+	// This node opened the connection.
+	bool outbound = false;
 
 	Clock::duration silence(Clock::time_point now) const
 	{

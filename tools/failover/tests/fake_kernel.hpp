@@ -39,8 +39,6 @@ public:
 	}
 	Result<std::monostate> install_blocking(std::span<const std::uint8_t> p) override
 	{
-		if (refuse_blocking)
-			return Error{ENOMEM, "refused by the test"};
 		policies[policy_key(p)] = Bytes(p.begin(), p.end());
 		blocking++;
 		return std::monostate{};
@@ -61,7 +59,6 @@ public:
 	std::map<SaKey, Bytes> sas;
 	std::map<Bytes, Bytes> policies;
 	int blocking = 0, installed = 0;
-	bool refuse_blocking = false;
 };
 
 } // namespace failover

@@ -32,31 +32,23 @@ TEST(ShadowTable, SnapshotBecomesTheViewOnlyWhenItEnds)
 	EXPECT_EQ(1, kernel.blocking);	// held back as BLOCK
 }
 
-// A standby vouches for its numbers (a Release to the other standby)
-// only while nothing it holds can send.
-TEST(ShadowTable, APolicyNotBlockedIsRememberedUntilTheNextView)
+// A snapshot that never ends must not take numbers with it: the last
+// view has them too.
+TEST(ShadowTable, NumbersDuringASnapshotReachTheLastViewToo)
 {
 	FakeKernel kernel;
 	ShadowTable shadow(kernel);
-	shadow.begin_snapshot({0, 1});
-	shadow.policy(sample_newpolicy());
+	shadow.begin_snapshot({1, 0});
+	shadow.sa(sample_newsa(1));
 	shadow.end_snapshot();
-	EXPECT_TRUE(shadow.all_blocked());
 
-	kernel.refuse_blocking = true;
-	shadow.policy(sample_newpolicy());
-	EXPECT_FALSE(shadow.all_blocked());
-	shadow.end_snapshot();	// no snapshot in progress: changes nothing
-	EXPECT_FALSE(shadow.all_blocked());
-
-	kernel.refuse_blocking = false;
-	shadow.begin_snapshot({0, 1});
-	shadow.policy(sample_newpolicy());
-	shadow.end_snapshot();
-	EXPECT_TRUE(shadow.all_blocked());
-
-	shadow.replace({});
-	EXPECT_TRUE(shadow.all_blocked());
+	shadow.begin_snapshot({1, 0});
+	shadow.replay({id_of(1), std::nullopt, {false, 0, 5000, 6, 32, {1}}, 1});
+	// Not in the last view: only the snapshot's.
+	shadow.replay({id_of(2), std::nullopt, {false, 0, 7000, 0, 32, {1}}, 1});
+	EXPECT_TRUE(shadow.interrupt());
+	EXPECT_EQ(5000u, shadow.view().sas.at(key_of(id_of(1))).state.oseq);
+	EXPECT_EQ(0u, shadow.view().sas.count(key_of(id_of(2))));
 }
 
 TEST(ShadowTable, InterruptedSnapshotKeepsTheLastView)

@@ -7,24 +7,18 @@ namespace failover {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = StallWatch::Clock;
 
-TEST(StallWatch, OnTimeIsNoStall)
+TEST(Overslept, WithinTheSlackIsNoStall)
 {
-	const auto t0 = Clock::time_point{};
-	StallWatch w(t0);
-	EXPECT_EQ(Clock::duration::zero(), w.lap(t0 + 40ms, 50ms));
-	EXPECT_EQ(Clock::duration::zero(), w.lap(t0 + 90ms, 50ms));
+	const auto t0 = StallClock::time_point{};
+	EXPECT_EQ(StallClock::duration::zero(), overslept(t0, 50ms, 250ms, t0 + 40ms));
+	EXPECT_EQ(StallClock::duration::zero(), overslept(t0, 50ms, 250ms, t0 + 300ms));
 }
 
-TEST(StallWatch, LateByTheTimeBeyondWhatWasExpected)
+TEST(Overslept, TheTimeBeyondTheWaitAndItsSlack)
 {
-	const auto t0 = Clock::time_point{};
-	StallWatch w(t0);
-	EXPECT_EQ(Clock::duration(2450ms), w.lap(t0 + 2500ms, 50ms));
-	// Measured from the last lap, not from the start.
-	EXPECT_EQ(Clock::duration::zero(), w.lap(t0 + 2520ms, 50ms));
-	EXPECT_EQ(Clock::duration(100ms), w.lap(t0 + 2670ms, 50ms));
+	const auto t0 = StallClock::time_point{};
+	EXPECT_EQ(StallClock::duration(2200ms), overslept(t0, 50ms, 250ms, t0 + 2500ms));
 }
 
 } // namespace
