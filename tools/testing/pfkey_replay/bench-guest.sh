@@ -6,49 +6,15 @@ set -u
 ip=/usr/sbin/ip
 dir=$(dirname "$0")
 . "$dir/guest-lib.sh"
-bench=$dir/bench
-demo=$dir/demo
-key=0x00112233445566778899aabbccddeeff01020304
 secs=${BENCH_SECONDS:-2}
 rounds=${BENCH_ROUNDS:-5}
 tmp=$(mktemp -d)
+. "$dir/bench-lib.sh"
 
-for ns in ns1 ns2; do
-	$ip -n $ns xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 \
-		mode transport aead 'rfc4106(gcm(aes))' $key 128 replay-window 32
-done
-$ip -n ns1 xfrm policy add src 10.0.0.1 dst 10.0.0.2 proto udp dir out \
-	tmpl proto esp mode transport
-$ip -n ns2 xfrm policy add src 10.0.0.1 dst 10.0.0.2 proto udp dir in \
-	tmpl proto esp mode transport
-thresh() {
-	$demo thresh ns1 0x1001 10.0.0.1 10.0.0.2 "$1" "$2" >/dev/null
-	$demo thresh ns2 0x1001 10.0.0.1 10.0.0.2 "$1" "$2" >/dev/null
-}
 flood() { $bench flood ns1 10.0.0.2 "$secs" | awk '{ print $2 }'; }
 # "median spread%": spread is (max - min) / median, the noise of the phase.
 stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
 	m = v[int((NR + 1) / 2)]; printf "%d %.1f\n", m, 100 * (v[NR] - v[1]) / m }'; }
-
-# Listeners start in the background and the flood waits until they listen:
-# bench says "ready", sareplay says "subscribed", and iproute2, which says
-# nothing, shows up in the namespace's netlink table.
-# Netlink sockets of namespace @1 in XFRM's AEVENTS group (XFRMNLGRP_AEVENTS
-# is group 5: bit 4 of /proc/net/netlink's first 32 groups).
-aevent_listeners() {
-	$ip netns exec "$1" cat /proc/net/netlink |
-		while read -r _ protocol _ groups _; do
-			[ "$protocol" = 6 ] && (( 16#$groups & 16 )) && echo
-		done | wc -l
-}
-listeners_above() { [ "$(aevent_listeners "$1")" -gt "$2" ]; }
-said_ready() { grep -q '^ready' "$1"; }
-# A bench listener for @3 seconds from when it is ready, in the background.
-# Usage: bench_listen KIND NS SECONDS OUTPUT
-bench_listen() {
-	timeout $(($3 + 60)) $bench listen "$1" "$2" "$3" >"$4" &
-	wait_until 30 said_ready "$4" || echo "# bench listen $1 $2: not ready after 30 s"
-}
 
 thresh 1000 1000
 none=() pfkey=() netlink=()

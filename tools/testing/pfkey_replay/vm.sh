@@ -11,6 +11,10 @@
 #   PFKEY_MODULES_ROOT: a directory whose lib/modules/KVER has the modules
 #   of a kernel not installed here (trixie.sh's root); the guest sees them
 #   as /lib/modules/KVER, writable through an overlay.
+#   PFKEY_VM_SMP: vCPUs (default 2).
+#   PFKEY_VM_INSN_COUNT: insn-count/insn_count.so, loaded into QEMU; the
+#   guest reads the instructions it executed so far in
+#   /run/results/insns (OUTDIR/insns). Counts are exact with one vCPU.
 # When the VM times out, or ends without the script's exit status (a
 # kernel panic), or the script exits non-zero, OUTDIR/failures says so in
 # a line (the guest scripts add theirs) and vm.sh exits non-zero.
@@ -59,11 +63,12 @@ fi
 
 mkdir -p "$out"
 # Nothing of an earlier run may be counted or blamed.
-rm -f "$out/rc" "$out/failures" "$out/tap.txt"
+rm -f "$out/rc" "$out/failures" "$out/tap.txt" "$out/insns"
 printf '%q ' "$@" >"$out/cmd"
 qemu_status=0
 timeout --foreground -k 10 "$limit" qemu-system-x86_64 -nographic -no-reboot \
-	-machine q35 -cpu max -smp 2 -m 2048 -nic none \
+	-machine q35 -cpu max -smp "${PFKEY_VM_SMP:-2}" -m 2048 -nic none \
+	${PFKEY_VM_INSN_COUNT:+-plugin "$PFKEY_VM_INSN_COUNT,out=$out/insns"} \
 	-kernel "$kernel" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
