@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# checkpatch.pl --strict over every patch of the generated series, and sparse
+# checkpatch.pl --strict over every patch of the generated series and the
+# 6.12 variants in patches/6.12/, and sparse
 # over the new kernel code in the stock-kernel module build. Writes one
 # "ok"/"not ok" line per check to $CACHE/results/style.tap.
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +20,17 @@ for p in "$CACHE"/series/*.patch; do
 		echo "ok checkpatch $(basename "$p")"
 	else
 		echo "not ok checkpatch $(basename "$p")"
+	fi >>"$tap"
+done
+
+# The hunks that differ for Debian 13's 6.12 (patches/6.12/, applied by
+# module.sh and kernel.sh in place of 6.1's): the same rules.
+for p in "$REPO"/patches/6.12/*.diff; do
+	if (cd "$tree" && perl scripts/checkpatch.pl --strict --no-signoff -q \
+		--ignore FILE_PATH_CHANGES "$p") >&2; then
+		echo "ok checkpatch 6.12/$(basename "$p")"
+	else
+		echo "not ok checkpatch 6.12/$(basename "$p")"
 	fi >>"$tap"
 done
 
