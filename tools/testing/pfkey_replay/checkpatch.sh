@@ -14,23 +14,16 @@ tree=$("$HARNESS/series.sh")
 # spdxcheck.py needs Debian's python3-ply, not whatever python3 comes first.
 export PATH=/usr/bin:$PATH
 
-for p in "$CACHE"/series/*.patch; do
+# The series, and the hunks that differ for Debian 13's 6.12
+# (patches/6.12/, applied by module.sh and kernel.sh in place of 6.1's).
+for p in "$CACHE"/series/*.patch "$REPO"/patches/6.12/*.diff; do
+	name=$(basename "$p")
+	[[ $p != "$REPO"/patches/6.12/* ]] || name=6.12/$name
 	if (cd "$tree" && perl scripts/checkpatch.pl --strict --no-signoff -q \
 		--ignore FILE_PATH_CHANGES "$p") >&2; then
-		echo "ok checkpatch $(basename "$p")"
+		echo "ok checkpatch $name"
 	else
-		echo "not ok checkpatch $(basename "$p")"
-	fi >>"$tap"
-done
-
-# The hunks that differ for Debian 13's 6.12 (patches/6.12/, applied by
-# module.sh and kernel.sh in place of 6.1's): the same rules.
-for p in "$REPO"/patches/6.12/*.diff; do
-	if (cd "$tree" && perl scripts/checkpatch.pl --strict --no-signoff -q \
-		--ignore FILE_PATH_CHANGES "$p") >&2; then
-		echo "ok checkpatch 6.12/$(basename "$p")"
-	else
-		echo "not ok checkpatch 6.12/$(basename "$p")"
+		echo "not ok checkpatch $name"
 	fi >>"$tap"
 done
 
