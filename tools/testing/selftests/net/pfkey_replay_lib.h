@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ALIGN8(x)	(((x) + 7) & ~7UL)
@@ -196,11 +197,25 @@ static inline int pfkey_recv(int fd, struct msg *m, int timeout_ms)
 	return 1;
 }
 
-/* Send @req; return the errno of its reply (0 on success) or -1 on none. */
+static inline long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Send @req; return the errno of its reply (0 on success) or -1 on none
+ * within 3 s. Other messages (notifications) do not extend the wait: af_key
+ * drops a reply to a full receive buffer without a word, and a stream of
+ * notifications would otherwise keep the caller forever.
+ */
 static inline int pfkey_request(int fd, struct msg *req, struct msg *reply)
 {
 	static uint32_t seq;
 	struct msg scratch;
+	long long deadline;
 	int r;
 
 	if (!reply)
@@ -208,8 +223,13 @@ static inline int pfkey_request(int fd, struct msg *req, struct msg *reply)
 	req->hdr.sadb_msg_seq = ++seq;
 	if (send(fd, req->words, msg_len(req), 0) < 0)
 		return errno;
+	deadline = monotonic_ms() + 3000;
 	for (;;) {
-		r = pfkey_recv(fd, reply, 3000);
+		long long left = deadline - monotonic_ms();
+
+		if (left <= 0)
+			return -1;
+		r = pfkey_recv(fd, reply, left);
 		if (r <= 0)
 			return -1;
 		if (reply->hdr.sadb_msg_seq == seq &&
