@@ -331,7 +331,9 @@ private:
 	// node that cannot send (every policy blocked) vouches for its
 	// numbers; one that is wanted active itself refuses (both MASTER is
 	// keepalived's split brain, left to the no_active timer).
-	// True when a standby peer was asked (now or before).
+
+	// Asks the standby peer for its numbers, once per link. True when it
+	// was asked, now or before.
 	bool ask_standby_peer()
 	{
 		if (cfg_.peers.size() != 1)
@@ -361,8 +363,8 @@ private:
 		if (auto *u = std::get_if<ReplayUpdate>(&body))
 			return apply(*u);
 		if (auto *r = std::get_if<Release>(&body)) {
-			// Asked while wanted active, answered after it was not: kept,
-			// such a Release could outlive the other node's next takeover.
+			// Asked while wanted active, answered after it no longer is:
+			// not kept, for it could outlive the other node's next takeover.
 			if (!wanted_active_)
 				return Error{ESHUTDOWN, "released by the standby " + l.node + ", no longer wanted"};
 			return apply(*r);
