@@ -15,6 +15,9 @@
  *   seconds for what takes milliseconds elsewhere. Every message that goes
  *   unanswered costs a 50 ms wait. Without SECONDS, at least half of COUNT
  *   must be sent; with it, at least MIN_SENT_IN_TIME.
+ *        pfkey_fuzz generate COUNT SEED
+ *   makes COUNT messages and sends none: the harness runs the generator
+ *   under ASan and UBSan on the host, where no PF_KEY is needed.
  */
 #define _GNU_SOURCE
 #include "pfkey_replay_lib.h"
@@ -86,11 +89,15 @@ static void seed(struct msg *m)
 	}
 }
 
+/* Up to three mutations. The length field is changed last, by at most
+ * two words each time and kept inside the buffer: an extension appended
+ * after a shortened (or wrapped) length would be written past it.
+ */
 static void mutate(struct msg *m)
 {
 	uint8_t *b = (uint8_t *)m->words;
-	size_t len = msg_len(m);
-	int n = rnd() % 4, i;
+	int n = rnd() % 4, i, len_delta = 0;
+	size_t len = msg_len(m), ext_len;
 
 	for (i = 0; i < n; i++) {
 		switch (rnd() % 6) {
@@ -99,11 +106,14 @@ static void mutate(struct msg *m)
 				b[sizeof(m->hdr) + rnd() % (len - sizeof(m->hdr))] = rnd();
 			break;
 		case 1:	/* an extension of any type, ours included */
-			msg_add(m, 20 + rnd() % 12, 8 * (1 + rnd() % 6));
-			len = msg_len(m);
+			ext_len = 8 * (1 + rnd() % 6);
+			if (len + ext_len <= sizeof(m->words)) {
+				msg_add(m, 20 + rnd() % 12, ext_len);
+				len = msg_len(m);
+			}
 			break;
 		case 2:	/* the length field */
-			m->hdr.sadb_msg_len += (int)(rnd() % 5) - 2;
+			len_delta += (int)(rnd() % 5) - 2;
 			break;
 		case 3:	/* the type */
 			m->hdr.sadb_msg_type = 1 + rnd() % 30;
@@ -118,6 +128,12 @@ static void mutate(struct msg *m)
 			break;
 		}
 	}
+	len_delta += (int)(len / 8);
+	if (len_delta < 0)
+		len_delta = 0;
+	if ((size_t)len_delta > sizeof(m->words) / 8)
+		len_delta = sizeof(m->words) / 8;
+	m->hdr.sadb_msg_len = len_delta;
 }
 
 static bool names_protected_spi(const struct msg *m)
@@ -130,6 +146,15 @@ static bool names_protected_spi(const struct msg *m)
 			return true;
 	/* Extension lengths may be garbage: a walk can miss the SA. */
 	return m->hdr.sadb_msg_type == SADB_X_SET_REPLAY && !sa;
+}
+
+/* The next message to send, or false for one the caller must not send. */
+static bool next_message(struct msg *m)
+{
+	seed(m);
+	if (rnd() % 8)
+		mutate(m);
+	return !destructive(m->hdr.sadb_msg_type) && !names_protected_spi(m);
 }
 
 static bool allowed_errno(int e)
@@ -153,6 +178,18 @@ static bool carries_new(const struct msg *m)
 	       msg_ext(m, SADB_X_EXT_REPLAY_STATE);
 }
 
+/* The generator alone; prints how many messages it would have sent. */
+static int generate(long count)
+{
+	long sendable = 0, i;
+	struct msg m;
+
+	for (i = 0; i < count; i++)
+		sendable += next_message(&m);
+	printf("# %ld of %ld generated messages sendable\n", sendable, count);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long count = argc > 1 ? atol(argv[1]) : 100000, sent = 0, i;
@@ -162,7 +199,12 @@ int main(int argc, char **argv)
 	struct msg m, got;
 	uint32_t seq;
 
+	if (argc == 4 && !strcmp(argv[1], "generate")) {
+		rng = strtoull(argv[3], NULL, 0);
+		return generate(atol(argv[2]));
+	}
 	rng = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	reg = socket(PF_KEY, SOCK_RAW, PF_KEY_V2);
 	plain = socket(PF_KEY, SOCK_RAW, PF_KEY_V2);
 	promisc = socket(PF_KEY, SOCK_RAW, PF_KEY_V2);
@@ -178,10 +220,7 @@ int main(int argc, char **argv)
 
 	end = monotonic_ms() + seconds * 1000;
 	for (i = 0; i < count && (!seconds || monotonic_ms() < end); i++) {
-		seed(&m);
-		if (rnd() % 8)
-			mutate(&m);
-		if (destructive(m.hdr.sadb_msg_type) || names_protected_spi(&m))
+		if (!next_message(&m))
 			continue;
 		fd = rnd() % 2 ? reg : plain;
 		/* The unregistered socket must stay so. */
