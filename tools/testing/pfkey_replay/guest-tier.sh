@@ -75,6 +75,11 @@ fi
 if [ "$tier" != netlink ]; then
 	step kselftest 900 tap "$bin/pfkey_replay.sh"
 fi
+# The series' fix to the xfrm core (NEWAE restarts the replay period) is
+# in the patched kernel only; Debian's has the bug.
+if [ "$tier" = patched ]; then
+	step xfrm_replay_period 60 tap "$bin/xfrm_replay_period"
+fi
 
 # Runs a GoogleTest binary in ns1 of pfkey_replay.sh.
 # Usage: gtest_in_ns1 STEP LABEL SECONDS COMMAND...
