@@ -763,6 +763,84 @@ static void set_far_ahead_drops_old_bits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, (u32)BIT(31), st->sadb_x_replay_state_bitmap[1]);
 }
 
+/* Whether the replay check lets @seq64 in; takes it if so. */
+static bool accept(struct kunit *test, struct xfrm_state *x, u64 seq64)
+{
+	struct sk_buff *skb = alloc_skb(0, GFP_KERNEL);
+	int err;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	spin_lock_bh(&x->lock);
+	err = xfrm_replay_check(x, skb, htonl(lower_32_bits(seq64)));
+	if (!err)
+		xfrm_replay_advance(x, htonl(lower_32_bits(seq64)));
+	spin_unlock_bh(&x->lock);
+	kfree_skb(skb);
+	return !err;
+}
+
+/* A walk of random arrivals from the bottom of the window to 6 beyond its
+ * top, from @start on: each number is let in exactly once.
+ */
+static void ring_walk(struct kunit *test, enum xfrm_replay_mode mode,
+		      u32 window, u64 start)
+{
+	struct xfrm_state *x = test_state(test, mode, window);
+	unsigned int steps = 3 * window + 50, i, wrong = 0;
+	u64 top = start, base = start - window, seq64, r;
+	unsigned long *taken;
+	struct rnd_state rnd;
+	bool fresh;
+
+	taken = kunit_kzalloc(test, BITS_TO_LONGS(6 * steps + 2 * window + 16) *
+			      sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, taken);
+	prandom_seed_state(&rnd, window);
+	x->replay_esn->seq = lower_32_bits(start);
+	x->replay_esn->seq_hi = upper_32_bits(start);
+	for (i = 0; i < steps; i++) {
+		r = prandom_u32_state(&rnd) % (window + 6);
+		if (top + 1 + r <= window)
+			continue;	/* below 1 */
+		seq64 = top + 1 + r - window;
+		if (!lower_32_bits(seq64))
+			continue;	/* refused in the first 2^32; left out */
+		fresh = seq64 > top || !test_bit(seq64 - base, taken);
+		if (accept(test, x, seq64)) {
+			wrong += !fresh;
+			__set_bit(seq64 - base, taken);
+			top = max(top, seq64);
+		} else {
+			wrong += fresh;
+		}
+	}
+	KUNIT_EXPECT_EQ_MSG(test, 0U, wrong,
+			    "%s window %u from %llu: %u numbers judged wrong",
+			    mode == XFRM_REPLAY_MODE_ESN ? "ESN" : "bitmap",
+			    window, start, wrong);
+	put_state(x);
+}
+
+/* The ring's slot of a number is (seq - 1) % window on 32 bits, which jumps
+ * where seq - 1 wraps, unless the window divides 2^32: at a new SA's first
+ * packet, and with ESN at each 2^32. Numbers around both, every window
+ * shape, each let in once and only once.
+ */
+static void ring_wraps_keep_each_number_once(struct kunit *test)
+{
+	static const u32 windows[] = { 5, 32, 33, 64, 100, 1000 };
+	unsigned int w;
+
+	for (w = 0; w < ARRAY_SIZE(windows); w++) {
+		ring_walk(test, XFRM_REPLAY_MODE_BMP, windows[w], 0);
+		ring_walk(test, XFRM_REPLAY_MODE_ESN, windows[w], 0);
+		ring_walk(test, XFRM_REPLAY_MODE_ESN, windows[w],
+			  BIT_ULL(32) - 8);
+		ring_walk(test, XFRM_REPLAY_MODE_ESN, windows[w],
+			  BIT_ULL(33) - 3);
+	}
+}
+
 /* A refused state leaves the thresholds sent with it unapplied. */
 static void refused_state_keeps_thresholds(struct kunit *test)
 {
@@ -1039,6 +1117,7 @@ static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(window_clamped_to_bitmap),
 	KUNIT_CASE(ring_conversion_both_ways),
 	KUNIT_CASE(set_far_ahead_drops_old_bits),
+	KUNIT_CASE(ring_wraps_keep_each_number_once),
 	KUNIT_CASE(refused_state_keeps_thresholds),
 	KUNIT_CASE(set_reply_carries_state_in_force),
 	KUNIT_CASE(notification_seq_and_pid),
