@@ -10,6 +10,9 @@
  * 1000 packets) and 20 packets: no notification. SA B, left alone, is the
  * control: its first packet notifies at once, which shows that the wait
  * was long enough for both timers to expire unheard.
+ *
+ * Also here, for the fix before it in the series: NEWAE refuses a replay
+ * window of 0 for an ESN SA, as the SA's creation does.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -181,6 +184,59 @@ TEST(newae_thresholds_end_a_deferred_expiry)
 		TH_LOG("the control SA did not defer: wait longer than %d periods",
 		       PERIODS_WAITED);
 	}
+}
+
+/* NEWAE with XFRMA_REPLAY_ESN_VAL for a one-word bitmap; 0 or -errno. */
+static int newae_esn_window(int nl, uint32_t spi, const char *dst,
+			    uint32_t window)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct xfrm_aevent_id id;
+		struct nlattr attr;
+		struct xfrm_replay_state_esn esn;
+		uint32_t bmp[1];
+	} req = {};
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr err;
+	} ack;
+
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = XFRM_MSG_NEWAE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_REPLACE | NLM_F_ACK;
+	req.id.sa_id.spi = htonl(spi);
+	req.id.sa_id.family = AF_INET;
+	req.id.sa_id.proto = IPPROTO_ESP;
+	inet_pton(AF_INET, dst, &req.id.sa_id.daddr);
+	req.attr.nla_len = sizeof(req.attr) + sizeof(req.esn) + sizeof(req.bmp);
+	req.attr.nla_type = XFRMA_REPLAY_ESN_VAL;
+	req.esn.bmp_len = 1;
+	req.esn.seq = 10;
+	req.esn.replay_window = window;
+	if (send(nl, &req, sizeof(req), 0) < 0)
+		return -errno;
+	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack))
+		return -EIO;
+	return ack.nh.nlmsg_type == NLMSG_ERROR ? ack.err.error : -EIO;
+}
+
+TEST(newae_refuses_esn_window_0)
+{
+	int req;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	if (sh("ip xfrm state add src 127.0.0.1 dst 127.0.0.4 proto esp spi 0x%x %s %s",
+	       SPI_A, "mode transport replay-window 32 flag esn",
+	       "aead 'rfc4106(gcm(aes))' 0x00112233445566778899aabbccddeeff01020304 128"))
+		SKIP(return, "no ESP with rfc4106(gcm(aes)) and ESN");
+	req = xfrm_socket(0);
+	ASSERT_LE(0, req);
+	EXPECT_EQ(-EINVAL, newae_esn_window(req, SPI_A, "127.0.0.4", 0));
+	/* The same message with a window is fine. */
+	EXPECT_EQ(0, newae_esn_window(req, SPI_A, "127.0.0.4", 32));
 }
 
 TEST_HARNESS_MAIN
