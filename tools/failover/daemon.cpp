@@ -200,9 +200,13 @@ private:
 			l.flush();
 		}
 		// Standby: an active that says nothing for 3 heartbeats is gone.
-		for (std::size_t i = links_.size(); i-- > 0;)
+		// Active: so is a standby that takes as long to read and ack.
+		for (std::size_t i = links_.size(); i-- > 0;) {
 			if (links_[i].silence(now) > 3 * cfg_.heartbeat + 2s)
 				drop(i, Error{ETIMEDOUT, "no frames from " + links_[i].conn.peer});
+			else if (auto backlog = links_[i].backlogged(now, 3 * cfg_.heartbeat + 2s))
+				drop(i, *backlog);
+		}
 		// Wanted active but standing by (it handed over, or it was
 		// released while the link was down): a standby peer that stood
 		// down too is asked for its final numbers; with no active and no

@@ -42,10 +42,38 @@ Result<std::monostate> Link::acked_up_to(std::uint64_t seq)
 {
 	if (seq > tx_seq)
 		return Error{EPROTO, "ack of an unsent frame"};
+	if (seq > acked)
+		last_ack = Clock::now();
 	acked = std::max(acked, seq);
 	while (!unacked.empty() && unacked.front().first <= acked)
 		unacked.pop_front();
 	return std::monostate{};
+}
+
+std::optional<Error> Link::backlogged(Clock::time_point now, Clock::duration limit) const
+{
+	Backlog b{conn.queued(), unacked.size(), {}, last_ack, stalled_since_rx, conn.peer};
+	if (!unacked.empty())
+		b.oldest_sent = unacked.front().second;
+	return b.judge(now, limit);
+}
+
+std::optional<Error> Backlog::judge(Link::Clock::time_point now, Link::Clock::duration limit) const
+{
+	using std::chrono::duration_cast;
+	using std::chrono::milliseconds;
+
+	if (queued_bytes > kMaxQueuedBytes)
+		return Error{ENOBUFS,
+			     std::to_string(queued_bytes) + " bytes queued for " + peer + ", which does not read"};
+	if (!frames_waiting)
+		return std::nullopt;
+	const auto waiting = now - std::max(oldest_sent, last_ack);
+	if (waiting - own_stalls <= limit)
+		return std::nullopt;
+	return Error{ETIMEDOUT, "no ack from " + peer + " for " +
+					std::to_string(duration_cast<milliseconds>(waiting).count()) +
+					" ms, " + std::to_string(frames_waiting) + " frames waiting"};
 }
 
 void drain(Link &l, Link::Clock::time_point deadline)

@@ -41,6 +41,7 @@ struct Link {
 	std::uint64_t tx_seq = 0, rx_seq = 0, acked = 0;
 	std::deque<std::pair<std::uint64_t, Clock::time_point>> unacked;
 	Clock::time_point last_tx = Clock::now(), last_rx = Clock::now();
+	Clock::time_point last_ack = Clock::now();	// when acked last grew
 	// Time this node itself stalled since the last frame came
 	// (stall_watch.hpp): not the peer's silence.
 	Clock::duration stalled_since_rx{};
@@ -54,6 +55,27 @@ struct Link {
 	{
 		return now - last_rx - stalled_since_rx;
 	}
+
+	// A peer that stays connected, and may even heartbeat, but does not
+	// read or does not ack: frames kept for it with no ack coming for
+	// longer than @limit (less this node's own stalls; a long snapshot
+	// acked as it is read is fine), or more than kMaxQueuedBytes not yet
+	// written to its socket. Its queue would otherwise grow with every
+	// notification for as long as it stays.
+	std::optional<Error> backlogged(Clock::time_point now, Clock::duration limit) const;
+};
+
+// What Link::backlogged() judges, as values.
+struct Backlog {
+	static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
+
+	std::size_t queued_bytes = 0;	// not yet written to the socket
+	std::size_t frames_waiting = 0;	// sent, not acked
+	Link::Clock::time_point oldest_sent, last_ack;
+	Link::Clock::duration own_stalls{};
+	std::string peer;
+
+	std::optional<Error> judge(Link::Clock::time_point now, Link::Clock::duration limit) const;
 };
 
 // Sends what is queued on @link until @deadline.
