@@ -394,6 +394,12 @@ static void fill_state(struct sadb_x_replay_state *state,
 		    state->sadb_x_replay_state_bitmap);
 }
 
+/* Both extensions for @window. */
+static size_t exts_size(u32 window)
+{
+	return sizeof(struct sadb_x_replay_thresh) + state_ext_size(window);
+}
+
 /* Both extensions for @window; the caller made the room. */
 static void put_exts(struct sk_buff *skb, const struct xfrm_state *x,
 		     u32 window, u8 cause)
@@ -403,8 +409,22 @@ static void put_exts(struct sk_buff *skb, const struct xfrm_state *x,
 
 	fill_thresh(skb_put_zero(skb, sizeof(struct sadb_x_replay_thresh)), x);
 	fill_state(skb_put_zero(skb, state_size), x, window, cause);
-	hdr->sadb_msg_len += (sizeof(struct sadb_x_replay_thresh) +
-			      state_size) / PFKEY_WORD;
+	hdr->sadb_msg_len += exts_size(window) / PFKEY_WORD;
+}
+
+/**
+ * pfkey_replay_room - what pfkey_replay_append() will add for an SA
+ * @x: the SA, as it is now
+ *
+ * For a message allocated with this much tailroom, appending needs no
+ * second allocation, unless NEWAE grows the window in between: then
+ * pfkey_replay_append() makes the room itself.
+ *
+ * Return: the size in bytes.
+ */
+size_t pfkey_replay_room(const struct xfrm_state *x)
+{
+	return exts_size(replay_window(x));
 }
 
 /**
@@ -427,8 +447,7 @@ struct sk_buff *pfkey_replay_append(struct sk_buff *skb,
 				    const struct xfrm_state *x, u8 cause)
 {
 	u32 window = replay_window(x);
-	size_t size = sizeof(struct sadb_x_replay_thresh) +
-		      state_ext_size(window);
+	size_t size = exts_size(window);
 
 	if (skb_tailroom(skb) < size &&
 	    pskb_expand_head(skb, 0, size, GFP_ATOMIC)) {

@@ -18,6 +18,7 @@ int pfkey_replay_verify_use(u8 type, void * const *ext_hdrs);
 bool pfkey_replay_msg_is_new(const struct sk_buff *skb);
 u8 pfkey_replay_cause(u32 aevent);
 
+size_t pfkey_replay_room(const struct xfrm_state *x);
 struct sk_buff *pfkey_replay_append(struct sk_buff *skb,
 				    const struct xfrm_state *x, u8 cause);
 int pfkey_replay_reserve(struct sk_buff *skb);

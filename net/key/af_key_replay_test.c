@@ -703,6 +703,10 @@ static void ring_case(struct kunit *test, struct rnd_state *rnd, u32 window,
 
 	st = appended_state(test, x);
 	KUNIT_ASSERT_EQ(test, window, st->sadb_x_replay_state_window);
+	/* What a notification allocates room for is what it appends. */
+	KUNIT_EXPECT_EQ(test, pfkey_replay_room(x),
+			sizeof(struct sadb_x_replay_thresh) +
+			st->sadb_x_replay_state_len * sizeof(u64));
 	for (age = 0; age < window; age++)
 		KUNIT_ASSERT_EQ_MSG(test, ring_reference(esn, age),
 				    canonical_bit(st, age),
