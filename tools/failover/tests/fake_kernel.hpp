@@ -26,9 +26,11 @@ public:
 			out.push_back(p);
 		return out;
 	}
+	// As XFRM_MSG_NEWSA: an SA that is there already is EEXIST.
 	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) override
 	{
-		sas[key_of(sa_id_of(newsa))] = Bytes(newsa.begin(), newsa.end());
+		if (!sas.emplace(key_of(sa_id_of(newsa)), Bytes(newsa.begin(), newsa.end())).second)
+			return Error{EEXIST, "SA exists"};
 		return std::monostate{};
 	}
 	Result<std::monostate> delete_sa(const replay::SaId &id) override

@@ -17,6 +17,10 @@ public:
 	Result<replay::SaReplay> get(const replay::SaId &id) override
 	{
 		auto it = sas.find(key_of(id));
+		if (auto m = missing_reads.find(id.spi); m != missing_reads.end() && m->second > 0) {
+			m->second--;
+			return Error{ESRCH, "no SA yet"};
+		}
 		if (it == sas.end())
 			return Error{ESRCH, "no SA"};
 		return it->second;
@@ -76,6 +80,8 @@ public:
 	std::map<SaKey, replay::SaReplay> sas;
 	std::map<std::uint32_t, int> fail_with;
 	std::map<std::uint32_t, replay::ReplayState> packets_before_set;
+	// Reads that miss an SA before it shows (installed by someone else).
+	std::map<std::uint32_t, int> missing_reads;
 	int sets = 0;
 };
 
@@ -158,6 +164,21 @@ TEST(Takeover, PacketBetweenReadAndWriteIsReadAgain)
 	EXPECT_EQ(2, backend.sets);
 	EXPECT_EQ(numbers(500, 8, 0x3), backend.state(0x2001));
 	EXPECT_EQ(0u, report.failed);
+}
+
+TEST(Takeover, SaInstalledByOthersMeanwhileIsSetNotFenced)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.add(kernel, 0x2001, numbers(0, 0, 0));
+	// The first read misses it; installing it then finds it there.
+	backend.missing_reads[0x2001] = 1;
+	const ShadowView view = view_of({{0x2001, numbers(500, 6)}});
+
+	const TakeoverReport report = execute_takeover(view, std::nullopt, backend, kernel);
+	EXPECT_EQ(0u, report.failed);
+	EXPECT_EQ(1u, kernel.sas.count(key_of(sa_id_of(sample_newsa(0x2001)))));
+	EXPECT_EQ(numbers(500, 6), backend.state(0x2001));
 }
 
 TEST(Takeover, SaThatCannotBeSetIsDeletedAndPoliciesStillInstalled)
