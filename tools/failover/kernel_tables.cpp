@@ -87,10 +87,11 @@ nlmsghdr *KernelTables::request(std::span<const std::uint8_t> message, std::uint
 	return nlh;
 }
 
-Result<std::monostate> KernelTables::install_sa(std::span<const std::uint8_t> newsa)
+Result<std::monostate> KernelTables::install_sa(std::span<const std::uint8_t> newsa,
+					      Existing existing)
 {
 	auto added = sock_.transact(request(newsa, XFRM_MSG_NEWSA, 0), "XFRM_MSG_NEWSA");
-	if (added || added.error().code != EEXIST)
+	if (added || added.error().code != EEXIST || existing == Existing::keep)
 		return added;
 	if (auto gone = delete_sa(sa_id_of(newsa)); !gone && gone.error().code != ESRCH)
 		return gone;

@@ -22,7 +22,8 @@ public:
 
 	// Adds the SA of a NEWSA message, replacing one with the same SPI,
 	// protocol and destination.
-	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) override;
+	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa,
+					  Existing existing) override;
 	Result<std::monostate> delete_sa(const replay::SaId &id) override;
 	// Adds or replaces (XFRM_MSG_UPDPOLICY) the policy of a NEWPOLICY
 	// message; the kernel picks the index.

@@ -69,7 +69,7 @@ void ShadowTable::end_snapshot()
 void ShadowTable::sa(Bytes newsa)
 {
 	const auto id = sa_id_of(newsa);
-	if (auto done = kernel_.install_sa(newsa); !done)
+	if (auto done = kernel_.install_sa(newsa, KernelSink::Existing::replace); !done)
 		log("error", "sa_install_failed", {{"sa", sa_text(id)},
 						   {"reason", done.error().message()}});
 	auto &sa = target().sas[key_of(id)];

@@ -28,7 +28,13 @@ public:
 	virtual ~KernelSink() = default;
 	virtual Result<std::vector<Bytes>> dump_sas() = 0;
 	virtual Result<std::vector<Bytes>> dump_policies() = 0;
-	virtual Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) = 0;
+	// An SA already there with the same SPI, destination and protocol
+	// is replaced (a standby mirrors the active's newer record), or kept
+	// and reported as EEXIST (at takeover: it may hold numbers beyond
+	// the record's, which a replacement would lose).
+	enum class Existing { replace, keep };
+	virtual Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa,
+						  Existing existing) = 0;
 	virtual Result<std::monostate> delete_sa(const replay::SaId &id) = 0;
 	virtual Result<std::monostate> install_blocking(std::span<const std::uint8_t> newpolicy) = 0;
 	// The real policy, replacing its BLOCK placeholder (at takeover).

@@ -18,7 +18,8 @@ Result<bool> set_forward_once(replay::Backend &backend, KernelSink &kernel, cons
 		// Not installed yet (or lost): install, then set. EEXIST: the
 		// same SA appeared in between (a sync frame, an IKE daemon);
 		// it is set forward like any other, never deleted for it.
-		if (auto r = kernel.install_sa(sa.record); !r && r.error().code != EEXIST)
+		if (auto r = kernel.install_sa(sa.record, KernelSink::Existing::keep);
+		    !r && r.error().code != EEXIST)
 			return r.error();
 		now = backend.get(sa.id);
 	}

@@ -26,11 +26,13 @@ public:
 			out.push_back(p);
 		return out;
 	}
-	// As XFRM_MSG_NEWSA: an SA that is there already is EEXIST.
-	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa) override
+	Result<std::monostate> install_sa(std::span<const std::uint8_t> newsa,
+					  Existing existing) override
 	{
-		if (!sas.emplace(key_of(sa_id_of(newsa)), Bytes(newsa.begin(), newsa.end())).second)
+		Bytes &slot = sas[key_of(sa_id_of(newsa))];
+		if (!slot.empty() && existing == Existing::keep)
 			return Error{EEXIST, "SA exists"};
+		slot = Bytes(newsa.begin(), newsa.end());
 		return std::monostate{};
 	}
 	Result<std::monostate> delete_sa(const replay::SaId &id) override

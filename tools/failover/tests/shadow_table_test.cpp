@@ -83,7 +83,7 @@ TEST(ShadowTable, SnapshotEndDeletesWhatTheActiveNoLongerHas)
 	shadow.policy(sample_newpolicy(2));
 	shadow.policy(sample_newpolicy(3));
 	shadow.end_snapshot();
-	ASSERT_TRUE(kernel.install_sa(sample_newsa(9)).ok());	// left over from before
+	ASSERT_TRUE(kernel.install_sa(sample_newsa(9), KernelSink::Existing::keep).ok());	// left over from before
 
 	shadow.begin_snapshot({1, 1});
 	shadow.sa(sample_newsa(1));

@@ -68,7 +68,7 @@ public:
 	void add(FakeKernel &kernel, std::uint32_t spi, const replay::ReplayState &state)
 	{
 		const Bytes record = sample_newsa(spi);
-		ASSERT_TRUE(kernel.install_sa(record).ok());
+		ASSERT_TRUE(kernel.install_sa(record, KernelSink::Existing::keep).ok());
 		const replay::SaId id = sa_id_of(record);
 		sas[key_of(id)] = replay::SaReplay{id, 1, std::nullopt, state};
 	}
