@@ -2,8 +2,8 @@
 # Inside the VM: the failover end to end. A peer and two gateways in network
 # namespaces on one LAN (br0, VIP 10.1.0.10 moved by keepalived) and a sync
 # link (br1); gw1's SAs and policies are made through PF_KEY; ping runs both
-# ways through ESP; then gw1 dies (link down, kill -9 of safailover and
-# keepalived) and gw2 takes over. One TAP line per check, "# " lines with
+# ways through ESP; then gw1 dies (kill -9 of safailover and keepalived,
+# link down) and gw2 takes over with margins. One TAP line per check, "# " lines with
 # the measurements.
 # Usage: failover-test.sh BUILD_DIR LABEL BACKEND EXPECTED
 #   BUILD_DIR has failover/safailover and failover/pfkey_add; BACKEND is
@@ -516,13 +516,17 @@ $ip -n gw2 xfrm state add src $vip dst 10.1.0.102 proto esp spi 0x2004 \
 errors_before=$(xfrm_stat XfrmInStateSeqError)
 replay_errors_before=$(sa_replay_errors peer $vip $peer 0x2001)
 
-say "gw1 dies: off the LAN, safailover and keepalived killed with SIGKILL"
-# gw1 dies: off the LAN, daemon and keepalived killed.
+say "gw1 dies: safailover and keepalived killed with SIGKILL, then off the LAN"
+# gw1 crashes: daemon and keepalived killed first, so that neither can
+# stand down or hand over (taking the LAN away first makes keepalived go
+# FAULT and the daemon hand its numbers over: the flap storm tests that),
+# then the LAN goes, so that the kernel, which would go on answering,
+# stops. gw2 must take over with margins, above every number gw1 used.
+kill -9 "$(cat $work/gw1.daemon.pid)" "$(cat $work/gw1.keepalived.pid)" 2>/dev/null
+pkill -9 -f "$work/gw1-vrrp.conf"
 $ip -n gw1 link set lan down
 # Replies stamped after this can only have come through gw2.
 kill_at=$(date +%s.%N)
-kill -9 "$(cat $work/gw1.daemon.pid)" "$(cat $work/gw1.keepalived.pid)" 2>/dev/null
-pkill -9 -f "$work/gw1-vrrp.conf"
 # Off the LAN, gw1 sends no more once the packets already inside it are
 # through: wait until its counter stands still.
 oseq_settled() {
@@ -546,6 +550,8 @@ say "gw2 took over"
 first=$(sed -n 's/.*event=takeover_sa sa=0x00002001[^ ]* .*oseq_to=\([0-9]*\).*/\1/p' $work/gw2.log | tail -1)
 echo "# gw1 last oseq $gw1_last, gw2 starts at ${first:-?}+1"
 check gw2_starts_above_gw1 test "${first:-0}" -ge "$gw1_last"
+# Nobody handed over: the numbers are the last ones heard plus the margin.
+check crash_takeover_uses_margins sh -c "grep 'event=takeover ' $work/gw2.log | tail -1 | grep -q 'handover=margin'"
 check peer_replay_errors_zero test "$(sa_replay_errors peer $vip $peer 0x2001)" = "$replay_errors_before"
 check peer_seq_errors_unchanged test "$(xfrm_stat XfrmInStateSeqError)" = "$errors_before"
 check no_sa_lost test "$($ip -n gw2 xfrm state | grep -c '^src')" = 2
