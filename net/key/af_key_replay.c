@@ -497,7 +497,7 @@ void pfkey_replay_init_thresh(struct xfrm_state *x,
  */
 static void restart_period(struct xfrm_state *x)
 {
-	del_timer_sync(&x->rtimer);
+	timer_delete_sync(&x->rtimer);
 	spin_lock_bh(&x->lock);
 	x->xflags &= ~XFRM_TIME_DEFER;
 	if (x->replay_maxage && x->km.state == XFRM_STATE_VALID)
@@ -575,8 +575,10 @@ static void apply_state(struct xfrm_state *x,
  * Both extensions were checked by pfkey_replay_verify_ext(). The update is
  * atomic under x->lock: either everything is applied or nothing is, and the
  * reply is completed in the same critical section, so no error can follow a
- * change. New thresholds then restart the notification period, after the
- * lock is dropped. Must not be called in atomic context.
+ * change. A new T, or thresholds set while an expiry was deferred, then
+ * restart the notification period, after the lock is dropped; the same T
+ * again leaves a pending expiry alone. Must not be called in atomic
+ * context.
  *
  * Return: 0, -ESRCH if @x is no longer valid, -EINVAL if @state does not fit
  * @x, -ERANGE if it would move a sequence number backwards, -EOPNOTSUPP for
@@ -588,6 +590,7 @@ int pfkey_replay_apply(struct xfrm_state *x,
 		       const struct sadb_x_replay_thresh *thresh,
 		       struct sk_buff *reply)
 {
+	bool restart = false;
 	u32 *scratch = NULL;
 	int err = 0;
 
@@ -612,16 +615,24 @@ int pfkey_replay_apply(struct xfrm_state *x,
 	if (state)
 		apply_state(x, state, scratch);
 	if (thresh) {
+		u32 maxage = msecs_to_jiffies(thresh->sadb_x_replay_thresh_msecs);
+
+		/* The same T again leaves a pending expiry alone: a key
+		 * manager that resends its thresholds would never hear one.
+		 */
+		restart = x->xflags & XFRM_TIME_DEFER ||
+			  maxage != x->replay_maxage;
+		if (restart)
+			x->xflags &= ~XFRM_TIME_DEFER;
 		x->replay_maxdiff = thresh->sadb_x_replay_thresh_packets;
-		x->replay_maxage =
-			msecs_to_jiffies(thresh->sadb_x_replay_thresh_msecs);
+		x->replay_maxage = maxage;
 	}
 	if (reply)
 		put_exts(reply, x, replay_window(x), SADB_X_REPLAY_CAUSE_NONE);
 out:
 	spin_unlock_bh(&x->lock);
 	kfree(scratch);
-	if (!err && thresh)
+	if (!err && restart)
 		restart_period(x);
 	return err;
 }

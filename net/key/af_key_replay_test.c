@@ -166,7 +166,7 @@ static struct xfrm_state *test_state(struct kunit *test,
 
 static void put_state(struct xfrm_state *x)
 {
-	del_timer_sync(&x->rtimer);
+	timer_delete_sync(&x->rtimer);
 	x->type = NULL;		/* replay_test_type has nothing to destroy */
 	x->km.state = XFRM_STATE_DEAD;
 	xfrm_state_put(x);
@@ -807,8 +807,6 @@ static void ring_walk(struct kunit *test, enum xfrm_replay_mode mode,
 		if (top + 1 + r <= window)
 			continue;	/* below 1 */
 		seq64 = top + 1 + r - window;
-		if (!lower_32_bits(seq64))
-			continue;	/* refused in the first 2^32; left out */
 		fresh = seq64 > top || !test_bit(seq64 - base, taken);
 		if (accept(test, x, seq64)) {
 			wrong += !fresh;
@@ -843,6 +841,71 @@ static void ring_wraps_keep_each_number_once(struct kunit *test)
 		ring_walk(test, XFRM_REPLAY_MODE_ESN, windows[w],
 			  BIT_ULL(33) - 3);
 	}
+}
+
+/* ESN, @window, top @top (nothing accepted yet). */
+static struct xfrm_state *esn_at(struct kunit *test, u32 window, u64 top)
+{
+	struct xfrm_state *x = test_state(test, XFRM_REPLAY_MODE_ESN, window);
+
+	x->replay_esn->seq = lower_32_bits(top);
+	x->replay_esn->seq_hi = upper_32_bits(top);
+	return x;
+}
+
+/* The arrivals at the wraps a random walk may miss. */
+static void ring_wrap_edges(struct kunit *test)
+{
+	const u64 wrap = BIT_ULL(32);
+	struct xfrm_state *x;
+	u64 s;
+
+	/* A copy of a new SA's first packet. */
+	x = test_state(test, XFRM_REPLAY_MODE_BMP, 33);
+	KUNIT_EXPECT_TRUE(test, accept(test, x, 1));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, 1));
+	put_state(x);
+
+	/* 2^32 - 1 seen, the top passes 2^32: still seen. */
+	x = esn_at(test, 100, wrap - 10);
+	for (s = wrap - 5; s < wrap; s++)
+		KUNIT_EXPECT_TRUE(test, accept(test, x, s));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap + 1));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, wrap - 1));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, wrap + 1));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, wrap));
+	put_state(x);
+
+	/* The top exactly on 2^32 (low half 0), then past it. */
+	x = esn_at(test, 100, wrap - 3);
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap + 2));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, wrap));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap + 1));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, wrap + 2));
+	put_state(x);
+
+	/* A jump of more than the window across 2^32. */
+	x = esn_at(test, 100, wrap - 50);
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap - 40));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap + 100));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, wrap + 100));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap + 99));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, wrap + 1));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, wrap + 1));
+	put_state(x);
+
+	/* Top 0 with bits set, as XFRM_MSG_NEWAE may leave a ring. */
+	x = test_state(test, XFRM_REPLAY_MODE_BMP, 33);
+	x->replay_esn->bmp[0] = ~0U;
+	x->replay_esn->bmp[1] = 1;
+	KUNIT_EXPECT_TRUE(test, accept(test, x, 1));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, 1));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, 3));
+	KUNIT_EXPECT_TRUE(test, accept(test, x, 2));
+	KUNIT_EXPECT_FALSE(test, accept(test, x, 2));
+	put_state(x);
 }
 
 /* A refused state leaves the thresholds sent with it unapplied. */
@@ -1122,6 +1185,7 @@ static struct kunit_case pfkey_replay_cases[] = {
 	KUNIT_CASE(ring_conversion_both_ways),
 	KUNIT_CASE(set_far_ahead_drops_old_bits),
 	KUNIT_CASE(ring_wraps_keep_each_number_once),
+	KUNIT_CASE(ring_wrap_edges),
 	KUNIT_CASE(refused_state_keeps_thresholds),
 	KUNIT_CASE(set_reply_carries_state_in_force),
 	KUNIT_CASE(notification_seq_and_pid),
