@@ -200,11 +200,18 @@ private:
 			l.flush();
 		}
 		// Standby: an active that says nothing for 3 heartbeats is gone.
-		// Active: so is a standby that takes as long to read and ack.
+		// Active: so is a standby that takes as long to read and ack
+		// (only standbys ack: another active, in a split brain that is
+		// healing, never does).
 		for (std::size_t i = links_.size(); i-- > 0;) {
-			if (links_[i].silence(now) > 3 * cfg_.heartbeat + 2s)
-				drop(i, Error{ETIMEDOUT, "no frames from " + links_[i].conn.peer});
-			else if (auto backlog = links_[i].backlogged(now, 3 * cfg_.heartbeat + 2s))
+			const Link &l = links_[i];
+			if (l.silence(now) > 3 * cfg_.heartbeat + 2s) {
+				drop(i, Error{ETIMEDOUT, "no frames from " + l.conn.peer});
+				continue;
+			}
+			if (role_ != Role::active || !l.hello_received || l.remote != Role::standby)
+				continue;
+			if (auto backlog = l.backlogged(now, 3 * cfg_.heartbeat + 2s))
 				drop(i, *backlog);
 		}
 		// Wanted active but standing by (it handed over, or it was
