@@ -168,6 +168,9 @@ TEST(newae_thresholds_end_a_deferred_expiry)
 		SKIP(return, "needs root");
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, sh("ip link set lo up"));
+	/* Loopback skips IPsec unless told otherwise. */
+	ASSERT_EQ(0, sh("sysctl -qw net.ipv4.conf.lo.disable_xfrm=0"));
+	ASSERT_EQ(0, sh("sysctl -qw net.ipv4.conf.lo.disable_policy=0"));
 	ASSERT_EQ(0, sh("sysctl -qw net.core.xfrm_aevent_etime=1"));
 	ASSERT_EQ(0, sh("sysctl -qw net.core.xfrm_aevent_rseqth=1000"));
 	if (add_sa(SPI_A, "127.0.0.2"))
