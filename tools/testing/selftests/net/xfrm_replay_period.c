@@ -85,6 +85,35 @@ static int send_udp(const char *dst, int n)
 	return i == n ? 0 : -1;
 }
 
+/* The header and SA of a NEWAE request @len bytes long. */
+static void newae_init(struct nlmsghdr *nh, struct xfrm_aevent_id *id,
+		       size_t len, uint32_t spi, const char *dst)
+{
+	nh->nlmsg_len = len;
+	nh->nlmsg_type = XFRM_MSG_NEWAE;
+	nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_REPLACE | NLM_F_ACK;
+	id->sa_id.spi = htonl(spi);
+	id->sa_id.family = AF_INET;
+	id->sa_id.proto = IPPROTO_ESP;
+	inet_pton(AF_INET, dst, &id->sa_id.daddr);
+	inet_pton(AF_INET, "127.0.0.1", &id->saddr);
+}
+
+/* Sends the request and reads its ack: 0 or -errno. */
+static int newae_send(int nl, const struct nlmsghdr *nh)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr err;
+	} ack;
+
+	if (send(nl, nh, nh->nlmsg_len, 0) < 0)
+		return -errno;
+	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack))
+		return -EIO;
+	return ack.nh.nlmsg_type == NLMSG_ERROR ? ack.err.error : -EIO;
+}
+
 /* NEWAE with XFRMA_ETIMER_THRESH and XFRMA_REPLAY_THRESH; 0 or -errno. */
 static int newae_thresholds(int nl, uint32_t spi, const char *dst,
 			    uint32_t etime, uint32_t rthresh)
@@ -97,30 +126,15 @@ static int newae_thresholds(int nl, uint32_t spi, const char *dst,
 		struct nlattr rt;
 		uint32_t rthresh;
 	} req = {};
-	struct {
-		struct nlmsghdr nh;
-		struct nlmsgerr err;
-	} ack;
 
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = XFRM_MSG_NEWAE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_REPLACE | NLM_F_ACK;
-	req.id.sa_id.spi = htonl(spi);
-	req.id.sa_id.family = AF_INET;
-	req.id.sa_id.proto = IPPROTO_ESP;
-	inet_pton(AF_INET, dst, &req.id.sa_id.daddr);
-	inet_pton(AF_INET, "127.0.0.1", &req.id.saddr);
+	newae_init(&req.nh, &req.id, sizeof(req), spi, dst);
 	req.et.nla_len = sizeof(req.et) + sizeof(req.etime);
 	req.et.nla_type = XFRMA_ETIMER_THRESH;
 	req.etime = etime;
 	req.rt.nla_len = sizeof(req.rt) + sizeof(req.rthresh);
 	req.rt.nla_type = XFRMA_REPLAY_THRESH;
 	req.rthresh = rthresh;
-	if (send(nl, &req, sizeof(req), 0) < 0)
-		return -errno;
-	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack))
-		return -EIO;
-	return ack.nh.nlmsg_type == NLMSG_ERROR ? ack.err.error : -EIO;
+	return newae_send(nl, &req.nh);
 }
 
 /* NEWAE events for @spi that arrive within @ms of quiet. */
@@ -210,28 +224,14 @@ static int newae_esn_window(int nl, uint32_t spi, const char *dst,
 		struct xfrm_replay_state_esn esn;
 		uint32_t bmp[1];
 	} req = {};
-	struct {
-		struct nlmsghdr nh;
-		struct nlmsgerr err;
-	} ack;
 
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = XFRM_MSG_NEWAE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_REPLACE | NLM_F_ACK;
-	req.id.sa_id.spi = htonl(spi);
-	req.id.sa_id.family = AF_INET;
-	req.id.sa_id.proto = IPPROTO_ESP;
-	inet_pton(AF_INET, dst, &req.id.sa_id.daddr);
+	newae_init(&req.nh, &req.id, sizeof(req), spi, dst);
 	req.attr.nla_len = sizeof(req.attr) + sizeof(req.esn) + sizeof(req.bmp);
 	req.attr.nla_type = XFRMA_REPLAY_ESN_VAL;
 	req.esn.bmp_len = 1;
 	req.esn.seq = 10;
 	req.esn.replay_window = window;
-	if (send(nl, &req, sizeof(req), 0) < 0)
-		return -errno;
-	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack))
-		return -EIO;
-	return ack.nh.nlmsg_type == NLMSG_ERROR ? ack.err.error : -EIO;
+	return newae_send(nl, &req.nh);
 }
 
 TEST(newae_refuses_esn_window_0)
