@@ -9,7 +9,7 @@
 # did not finish.
 # "demo.sh replay" shows the kernel extension alone instead: ESP, replay
 # notifications as they arrive, a set-replay and its effect.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../../scripts/lib.sh"
 
 # VRRP at 100 ms adverts takes over in about 0.4 s on an idle machine and
 # in about 2 s while a kernel builds beside the VM; much more than that
@@ -18,16 +18,17 @@ max_outage_ms=5000
 out=$CACHE/results/demo
 
 kver=$(stock_kver)
-ko=$("$HARNESS/module.sh" "$kver")
+ko=$("$SCRIPTS/module.sh" "$kver")
 if [ "${1:-}" = replay ]; then
 	st=$("$HARNESS/selftest.sh")
 	gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -o "$CACHE/selftests/demo" \
-		"$HARNESS/demo.c"
-	cp "$HARNESS/demo-guest.sh" "$HARNESS/guest-lib.sh" "$CACHE/selftests/"
+		"$HARNESS/progs/demo.c"
+	# Next to the demo program, which it finds by its own directory.
+	cp "$HARNESS"/guest/{demo,lib}.sh "$CACHE/selftests/"
 	log "booting Debian's $kver in QEMU (software emulation: ~30 s)"
 	PFKEY_VM_LIVE=1 exec "$HARNESS/vm.sh" --timeout 300 "/boot/vmlinuz-$kver" "$kver" \
-		"$out" env PFKEY_REPLAY_BIN="$CACHE/selftests/demo-guest.sh" \
-		"$HARNESS/guest-tier.sh" module "$st" "$ko"
+		"$out" env PFKEY_GUEST_ONLY="$CACHE/selftests/demo.sh" \
+		"$HARNESS/guest/tier.sh" module "$st" "$ko"
 fi
 release=$(cmake_dir tools-release)
 cmake -S "$REPO/tools" -B "$release" -DCMAKE_BUILD_TYPE=Release \
@@ -35,7 +36,7 @@ cmake -S "$REPO/tools" -B "$release" -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$release" -j"$JOBS" >/dev/null
 log "booting Debian's $kver in QEMU (software emulation: ~2 minutes)"
 PFKEY_VM_LIVE=1 "$HARNESS/vm.sh" --timeout 420 "/boot/vmlinuz-$kver" "$kver" "$out" \
-	"$HARNESS/failover-guest.sh" module "$release" "$ko" || true
+	"$HARNESS/guest/failover.sh" module "$release" "$ko" || true
 
 # The verdict, from what the run wrote.
 tap=$out/tap.txt

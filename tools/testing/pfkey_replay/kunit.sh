@@ -4,7 +4,7 @@
 # Writes $CACHE/results/kunit.tap ("ok"/"not ok" per case) and the log;
 # with 6.12, on the patched 6.12 tree, into trixie-kunit.tap and .log.
 # Usage: kunit.sh [6.1|6.12]
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../../scripts/lib.sh"
 
 out=$CACHE/results
 case ${1:-6.1} in
@@ -14,7 +14,7 @@ case ${1:-6.1} in
 esac
 mkdir -p "$out" "$(dirname "$build")"	# kunit.py creates only the last level
 rm -f "$out/$name.tap"		# a run that dies early counts nothing old
-tree=$(PFKEY_SERIES=${1:-6.1} "$HARNESS/series.sh")
+tree=$(PFKEY_SERIES=${1:-6.1} "$SCRIPTS/series.sh")
 log "kunit.py run (UML) on $tree"
 (cd "$tree" && python3 tools/testing/kunit/kunit.py run \
 	--build_dir="$build" \

@@ -3,7 +3,7 @@
 # Build the pfkey_replay selftest and the core fix's xfrm_replay_period
 # with the kselftest harness of linux-source-6.1, and the harness's PF_KEY
 # programs (legacy_bytes, pfkey_fuzz). Prints the directory holding pfkey_replay(.sh).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../../scripts/lib.sh"
 
 src=$(pristine_tree)
 out=$CACHE/selftests
@@ -17,7 +17,7 @@ for prog in pfkey_replay pfkey_replay_stress xfrm_replay_period; do
 		-o "$out/net/$prog" "$out/net/$prog.c" >&2
 done
 gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -o "$out/net/legacy_bytes" \
-	"$HARNESS/legacy_bytes.c" >&2
+	"$HARNESS/progs/legacy_bytes.c" >&2
 gcc -O2 -Wall -Werror -I"$REPO/include/uapi" -I"$out/net" \
-	-o "$out/net/pfkey_fuzz" "$HARNESS/pfkey_fuzz.c" >&2
+	-o "$out/net/pfkey_fuzz" "$HARNESS/progs/pfkey_fuzz.c" >&2
 echo "$out/net"

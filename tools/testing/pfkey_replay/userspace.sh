@@ -6,7 +6,7 @@
 # Writes $CACHE/results/userspace.tap.
 # "userspace.sh build" only builds, and prints the build directory (the VM
 # tiers run its pfkey_socket_test against a real kernel).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../../scripts/lib.sh"
 
 seconds=${FUZZ_SECONDS:-60}
 out=$CACHE/results

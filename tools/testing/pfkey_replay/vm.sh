@@ -18,7 +18,7 @@
 # When the VM times out, or ends without the script's exit status (a
 # kernel panic), or the script exits non-zero, OUTDIR/failures says so in
 # a line (the guest scripts add theirs) and vm.sh exits non-zero.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../../scripts/lib.sh"
 
 limit=900
 if [ "${1:-}" = --timeout ]; then
@@ -72,7 +72,7 @@ timeout --foreground -k 10 "$limit" qemu-system-x86_64 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest-run.sh${mroot:+ pfkey_modules=$mroot/lib/modules/$kver}" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest/run.sh${mroot:+ pfkey_modules=$mroot/lib/modules/$kver}" \
 	</dev/null 2>&1 | if [ -n "${PFKEY_VM_LIVE:-}" ]; then
 		# Line by line: into a pipe, grep would hold the demo back
 		# in 4 KiB blocks.

@@ -28,12 +28,7 @@ $ip -n ns1 neigh add fd00::2 lladdr 02:00:00:00:00:02 dev veth1 nud permanent
 $ip -n ns2 neigh add fd00::1 lladdr 02:00:00:00:00:01 dev veth2 nud permanent
 $ip -n ns1 neigh add 10.0.0.2 lladdr 02:00:00:00:00:02 dev veth1 nud permanent
 $ip -n ns2 neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev veth2 nud permanent
-# PFKEY_REPLAY_BIN: another command to run in this topology (demo, bench).
-if [ -n "${PFKEY_REPLAY_BIN:-}" ]; then
-	$PFKEY_REPLAY_BIN "$@"
-else
-	rc=0
-	"$dir/pfkey_replay" || rc=$?
-	"$dir/pfkey_replay_stress" || rc=$?
-	exit $rc
-fi
+rc=0
+"$dir/pfkey_replay" || rc=$?
+"$dir/pfkey_replay_stress" || rc=$?
+exit $rc

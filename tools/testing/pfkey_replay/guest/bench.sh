@@ -1,11 +1,11 @@
 #!/bin/bash
-# Inside the VM, in the namespaces pfkey_replay.sh made: ESP flood rates with
+# Inside the VM, in the namespaces ns-pair.sh made: ESP flood rates with
 # nobody subscribed, a PF_KEY subscriber and a netlink aevent listener, then
 # notification delivery at N=1 over PF_KEY and netlink. Numbers, never gates.
 set -u
 ip=/usr/sbin/ip
 dir=$(dirname "$0")
-. "$dir/guest-lib.sh"
+. "$dir/lib.sh"
 secs=${BENCH_SECONDS:-2}
 rounds=${BENCH_ROUNDS:-5}
 tmp=$(mktemp -d)

@@ -1,10 +1,10 @@
 #!/bin/bash
-# Inside the VM, in the namespaces pfkey_replay.sh made: ESP between ns1 and
+# Inside the VM, in the namespaces ns-pair.sh made: ESP between ns1 and
 # ns2, replay notifications as they arrive, then a set-replay and its effect.
 set -u
 ip=/usr/sbin/ip
 demo=$(dirname "$0")/demo
-. "$(dirname "$0")/guest-lib.sh"
+. "$(dirname "$0")/lib.sh"
 key=0x00112233445566778899aabbccddeeff01020304
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 seq_of() { $ip -n "$1" xfrm state get dst 10.0.0.2 proto esp spi 0x1001 |

@@ -3,11 +3,11 @@
 # SMP): the kselftest's DUMP-vs-NEWAE stress for longer, the PF_KEY fuzzer
 # as root and as an unprivileged user in a user namespace of its own, ESP
 # still flowing after it, then the kernel's own verdict: no sanitizer,
-# lockdep or kmemleak report. Each step bounded (guest-lib.sh).
-# Usage: hardened-guest.sh SELFTEST_DIR   (pfkey_replay*, pfkey_fuzz)
+# lockdep or kmemleak report. Each step bounded (lib.sh).
+# Usage: guest/hardened.sh SELFTEST_DIR   (pfkey_replay*, pfkey_fuzz)
 set -u
 bin=$1
-. "$(dirname "$0")/guest-lib.sh"
+. "$(dirname "$0")/lib.sh"
 guest_start
 : >$tap
 
@@ -22,12 +22,11 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 # The whole kselftest is too slow here for its 30 s per test: its stress
 # program alone, for longer than the other tiers run it.
 PFKEY_REPLAY_STRESS_SECONDS=${PFKEY_REPLAY_STRESS_SECONDS:-30} \
-PFKEY_REPLAY_BIN="$bin/pfkey_replay_stress" \
-	step stress 600 tap "$bin/pfkey_replay.sh"
+step stress 600 tap "$(dirname "$0")/ns-pair.sh" "$bin/pfkey_replay_stress"
 
 # ESP between ns1 and ns2 on the SPIs pfkey_fuzz leaves alone, the fuzzer in
 # ns1 and, unprivileged, in a namespace of its own, then ESP again. Runs
-# inside pfkey_replay.sh's topology.
+# inside ns-pair.sh's namespaces.
 cat >/tmp/esp_and_fuzz <<'EOF'
 #!/bin/bash
 ip=/usr/sbin/ip fuzz=$1
@@ -62,8 +61,7 @@ status=${PIPESTATUS[0]}
 ping_ok && echo "ok hardened.esp_after_fuzz" || echo "not ok hardened.esp_after_fuzz"
 EOF
 chmod +x /tmp/esp_and_fuzz
-PFKEY_REPLAY_BIN="/tmp/esp_and_fuzz $bin/pfkey_fuzz" \
-	step fuzz 1200 tap "$bin/pfkey_replay.sh"
+step fuzz 1200 tap "$(dirname "$0")/ns-pair.sh" /tmp/esp_and_fuzz "$bin/pfkey_fuzz"
 
 # The kernel's verdict, after two kmemleak scans (an object is reported once
 # it was seen unreferenced twice).

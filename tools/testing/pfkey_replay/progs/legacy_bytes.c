@@ -7,7 +7,7 @@
  * Usage: legacy_bytes SPI SRC DST   (an IPv4 ESP SA that exists)
  */
 #define _GNU_SOURCE
-#include "../selftests/net/pfkey_replay_lib.h"
+#include "../../selftests/net/pfkey_replay_lib.h"
 
 static void emit(const struct msg *m)
 {

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# Sourced by the in-guest benches (bench-guest.sh, bench-insns-guest.sh),
-# in the namespaces pfkey_replay.sh made, after guest-lib.sh: one AES-GCM
+# Sourced by the in-guest benches (guest/bench.sh, guest/bench-insns.sh),
+# in the namespaces ns-pair.sh made, after lib.sh: one AES-GCM
 # SA from ns1 to ns2 with its policies, and the listeners' helpers.
 bench=$dir/bench
 demo=$dir/demo

@@ -1,22 +1,25 @@
 #!/bin/bash
 # Inside the VM: prepare the kernel side of one tier and run its tests, the
 # TAP output going to /run/results/tap.txt, each step within a time limit
-# (guest-lib.sh).
-# Usage: guest-tier.sh module|patched|netlink SELFTEST_DIR [MODULE.ko]
+# (lib.sh).
+# Usage: guest/tier.sh module|patched|netlink SELFTEST_DIR [MODULE.ko]
 #   module: Debian's kernel with our af_key.ko; patched: our kernel;
 #   netlink: Debian's kernel and its own af_key, no extension (no selftest).
-# Optional C++ tests, each run in ns1 of pfkey_replay.sh:
+# Optional C++ tests, each run in ns1 of ns-pair.sh:
 #   PFKEY_SOCKET_TEST   pfkey::Socket integration test binary
 #   PFKEY_BACKEND_TEST  replay::Backend integration test binary, run once per
 #                       backend in PFKEY_BACKENDS ("pfkey,netlink")
 #   PFKEY_CLI           sareplay, driven by cli-test.sh per backend
 #   PFKEY_PROBE_EXPECTS the backend "auto" must pick on this kernel
+#   PFKEY_GUEST_ONLY    instead of the tests, this command (a demo or bench
+#                       script) in ns-pair.sh's namespaces, as step "only"
+#                       within PFKEY_GUEST_ONLY_SECONDS (600)
 # Exits non-zero only when the tier could not go on; failed checks and
 # steps speak for themselves.
 set -u
 tier=$1 bin=$2 ko=${3:-}
 HARNESS_DIR=$(dirname "$0")
-. "$HARNESS_DIR/guest-lib.sh"
+. "$HARNESS_DIR/lib.sh"
 modprobe=/usr/sbin/modprobe
 kver=$(uname -r)
 guest_start
@@ -69,6 +72,10 @@ if [ "$tier" = module ]; then
 		exit 1
 	fi
 fi
+if [ -n "${PFKEY_GUEST_ONLY:-}" ]; then
+	step only "${PFKEY_GUEST_ONLY_SECONDS:-600}" tap "$HARNESS_DIR/ns-pair.sh" $PFKEY_GUEST_ONLY
+	exit
+fi
 # Time limits: about twice what each step took while another VM shared
 # the 2 cores (see the "# step" lines of tap.txt): a hang is a named
 # failure in a minute or two, and a loaded machine is not one.
@@ -82,13 +89,13 @@ if [ "$tier" = patched ]; then
 	step xfrm_replay_period 60 tap "$bin/xfrm_replay_period"
 fi
 
-# Runs a GoogleTest binary in ns1 of pfkey_replay.sh.
+# Runs a GoogleTest binary in ns1 of ns-pair.sh.
 # Usage: gtest_in_ns1 STEP LABEL SECONDS COMMAND...
 gtest_in_ns1() {
 	local name=$1 label=$2 limit=$3
 	shift 3
-	PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 $*" \
-		step "$name" "$limit" "gtest:$label" "$bin/pfkey_replay.sh"
+	step "$name" "$limit" "gtest:$label" "$HARNESS_DIR/ns-pair.sh" \
+		/usr/sbin/ip netns exec ns1 "$@"
 }
 
 # pfkey::Socket's tests need the extension.
@@ -109,8 +116,10 @@ done
 if [ -n "${PFKEY_CLI:-}" ]; then
 	for backend in ${backends//,/ }; do
 		if [ -x "$PFKEY_CLI" ]; then
-			PFKEY_REPLAY_BIN="/usr/sbin/ip netns exec ns1 env PFKEY_PROBE_EXPECTS=${PFKEY_PROBE_EXPECTS:-} $HARNESS_DIR/cli-test.sh $PFKEY_CLI $backend" \
-				step "cli.$backend" 90 tap "$bin/pfkey_replay.sh"
+			step "cli.$backend" 90 tap "$HARNESS_DIR/ns-pair.sh" \
+				/usr/sbin/ip netns exec ns1 \
+				env PFKEY_PROBE_EXPECTS="${PFKEY_PROBE_EXPECTS:-}" \
+				"$HARNESS_DIR/cli-test.sh" "$PFKEY_CLI" "$backend"
 		else
 			record_failure "sareplay is not executable: $PFKEY_CLI"
 		fi

@@ -10,7 +10,7 @@
 #   safailover's replay.backend, EXPECTED the one it must end up using.
 set -u
 build=$1 label=$2 backend=$3 expected=$4
-. "$(dirname "$0")/guest-lib.sh"
+. "$(dirname "$0")/lib.sh"
 ip=/usr/sbin/ip
 safailover=$build/failover/safailover
 pfkey_add=$build/failover/pfkey_add
@@ -22,15 +22,7 @@ rm -rf $work
 mkdir -p $work
 
 say() { printf '== %s\n' "$*"; }
-check() {
-	local name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then
-		echo "ok failover.$label.$name"
-	else
-		echo "not ok failover.$label.$name"
-	fi
-}
+check() { tap_check "failover.$label" "$@"; }
 in_ns() { local ns=$1; shift; $ip netns exec "$ns" "$@"; }
 
 topology() {
@@ -58,22 +50,9 @@ link() {
 }
 
 # A CA for the pair, one certificate per gateway, and a stranger's CA.
+# gw3: a certificate of the pair's own CA that names neither gateway.
 certificates() {
-	local name
-	for ca in ca rogue; do
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout $work/$ca.key -out $work/$ca.crt -days 2 \
-			-subj "/CN=$ca" 2>/dev/null
-	done
-	# gw3: a certificate of the pair's own CA that names neither gateway.
-	for name in gw1 gw2 gw3 intruder; do
-		local ca=ca
-		[ $name != intruder ] || ca=rogue
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout $work/$name.key -out $work/$name.csr -subj "/CN=$name" 2>/dev/null
-		openssl x509 -req -in $work/$name.csr -CA $work/$ca.crt -CAkey $work/$ca.key \
-			-CAcreateserial -out $work/$name.crt -days 2 2>/dev/null
-	done
+	make_pki $work ca gw1 gw2 gw3 && make_pki $work rogue intruder
 }
 
 config() {
@@ -166,7 +145,7 @@ has_vip() { $ip -n "$1" addr show dev lan | grep -q "$vip/"; }
 # The control client waits for the daemon's reply without a limit.
 status() { timeout 10 $safailover --control $work/$1.sock status; }
 field() { status "$1" | jq -r "$2"; }
-# Predicates for wait_until (guest-lib.sh), evaluated on every try.
+# Predicates for wait_until (lib.sh), evaluated on every try.
 field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
 count_above() { [ "$(grep -c -- "$2" "$1")" -gt "$3" ]; }
 sa_count_is() { [ "$($ip -n "$1" xfrm state | grep -c '^src')" = "$2" ]; }

@@ -10,7 +10,7 @@
 tap=$CACHE/results/style.tap
 mkdir -p "$CACHE/results"
 : >"$tap"
-tree=$("$HARNESS/series.sh")
+tree=$("$SCRIPTS/series.sh")
 # spdxcheck.py needs Debian's python3-ply, not whatever python3 comes first.
 export PATH=/usr/bin:$PATH
 
@@ -29,7 +29,7 @@ done
 
 kver=$(stock_kver)
 stage=$CACHE/module/$kver
-"$HARNESS/module.sh" "$kver" >/dev/null
+"$SCRIPTS/module.sh" "$kver" >/dev/null
 touch "$stage/net/key/af_key_replay.c" "$stage/compat/xfrm_aevent_gate.c"
 findings=$(make -s -C "/lib/modules/$kver/build" M="$stage" C=1 \
 	CHECK="sparse -Wno-unknown-attribute" modules 2>&1 |

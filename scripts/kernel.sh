@@ -17,7 +17,7 @@ trixie-patched) frags=("$HARNESS/configs/patched-x86_64.config")
 	build=$CACHE/trixie/build/x86 series=6.12 ;;
 *) die "usage: kernel.sh [patched|hardened|trixie-patched]" ;;
 esac
-tree=$(PFKEY_SERIES=${series:-6.1} "$HARNESS/series.sh")
+tree=$(PFKEY_SERIES=${series:-6.1} "$SCRIPTS/series.sh")
 mkdir -p "$build"
 if [ ! -f "$build/.config" ] || [ -n "$(find "${frags[@]}" -newer "$build/.config")" ]; then
 	make -s -C "$tree" O="$build" ARCH=x86_64 CC="ccache gcc" tinyconfig >&2

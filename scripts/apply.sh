@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 target=$(cd "${1:?usage: apply.sh TREE}" && pwd)
-"$HARNESS/series.sh" >/dev/null
+"$SCRIPTS/series.sh" >/dev/null
 if git -C "$target" rev-parse --git-dir >/dev/null 2>&1; then
 	git -C "$target" am "$CACHE"/series/*.patch
 else

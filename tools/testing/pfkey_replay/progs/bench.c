@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Bench helpers, run inside the VM by bench-guest.sh:
+ * Bench helpers, run inside the VM by guest/bench.sh:
  *   bench flood NS DST SECONDS        UDP through ESP as fast as possible;
  *                                     prints "pps N"
  *   bench flood-count NS DST PACKETS COUNTER
@@ -22,7 +22,7 @@
 #include <signal.h>
 #include <time.h>
 
-#include "../selftests/net/pfkey_replay_lib.h"
+#include "../../selftests/net/pfkey_replay_lib.h"
 
 static double now(void)
 {

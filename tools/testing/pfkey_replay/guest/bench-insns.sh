@@ -1,6 +1,6 @@
 #!/bin/bash
 # Inside a one-vCPU VM run with the insn_count plugin (bench.sh), in the
-# namespaces pfkey_replay.sh made: guest instructions per ESP packet of a
+# namespaces ns-pair.sh made: guest instructions per ESP packet of a
 # flood from ns1 to ns2 with nobody subscribed, with an XFRM netlink AEVENTS
 # member and a PF_KEY registered socket in both namespaces, at N=1000 and
 # at N=1; at N=1 also per delivered event. Each condition twice: the
@@ -8,7 +8,7 @@
 set -u
 ip=/usr/sbin/ip
 dir=$(dirname "$0")
-. "$dir/guest-lib.sh"
+. "$dir/lib.sh"
 counter=${INSN_COUNTER:-/run/results/insns}
 packets=${BENCH_PACKETS:-10000}
 tmp=$(mktemp -d)

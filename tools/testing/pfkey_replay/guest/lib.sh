@@ -87,3 +87,32 @@ wait_until() {
 		sleep 0.1
 	done
 }
+
+# Runs COMMAND, its output discarded, as the check "PREFIX.NAME".
+# Usage: tap_check PREFIX NAME COMMAND...
+tap_check() {
+	local name=$1.$2
+	shift 2
+	if "$@" >/dev/null 2>&1; then
+		echo "ok $name"
+	else
+		echo "not ok $name"
+	fi
+}
+
+# A CA (P-256, for two days) and a certificate of it for each NAME whose
+# subject is CN=NAME: DIR/CA.{crt,key} and DIR/NAME.{crt,key}.
+# Usage: make_pki DIR CA NAME...
+make_pki() {
+	local dir=$1 ca=$2 name
+	shift 2
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$dir/$ca.key" -out "$dir/$ca.crt" -days 2 -subj "/CN=$ca" 2>/dev/null ||
+		return 1
+	for name; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$dir/$name.key" -out "$dir/$name.csr" -subj "/CN=$name" 2>/dev/null &&
+		openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" \
+			-CAcreateserial -out "$dir/$name.crt" -days 2 2>/dev/null || return 1
+	done
+}

@@ -37,7 +37,8 @@ while read -r name; do
 	(cd "$stage.new" && git apply --include=net/key/af_key_main.c "$diff") ||
 		die "$name does not apply to $kver's af_key.c"
 done <"$REPO/patches/series"
-(cd "$REPO" && cp --parents Kbuild compat/* net/key/af_key_replay.[ch] \
+cp "$SCRIPTS/module/Kbuild" "$stage.new/Kbuild"
+(cd "$REPO" && cp --parents compat/* net/key/af_key_replay.[ch] \
 	include/uapi/linux/pfkey_replay.h "$stage.new/")
 
 # Keep unchanged files' timestamps so kbuild rebuilds only what changed.

@@ -16,11 +16,11 @@ case $v in
 6.12) tree=$CACHE/trixie/tree series=$CACHE/trixie/series
 	# On a Debian 12 host linux-source-6.12 comes with trixie.sh.
 	ls /usr/src/linux-source-6.12.tar.* >/dev/null 2>&1 ||
-		"$HARNESS/trixie.sh" >/dev/null ;;
+		"$SCRIPTS/trixie.sh" >/dev/null ;;
 *) die "PFKEY_SERIES is 6.1 or 6.12, not $v" ;;
 esac
 stamp=$(inputs_hash patches include net tools/testing/selftests Documentation \
-	tools/testing/pfkey_replay/series.sh)
+	scripts/series.sh)
 
 if [ ! -d "$tree/.git" ]; then
 	log "making a git tree of linux-source-$v (once)"

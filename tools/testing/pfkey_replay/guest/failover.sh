@@ -1,14 +1,14 @@
 #!/bin/bash
 # Inside the VM: the kernel side of one failover run, then failover-test.sh,
 # its TAP going to /run/results/tap.txt.
-# Usage: failover-guest.sh module|patched|netlink BUILD_DIR [MODULE.ko]
+# Usage: guest/failover.sh module|patched|netlink BUILD_DIR [MODULE.ko]
 # With FAILOVER_BENCH=SAS, runs failover-bench.sh with that many SAs instead.
 #   module: Debian's kernel with our af_key.ko (PF_KEY extension);
 #   patched: our kernel; netlink: Debian's kernel, its own af_key.
 set -u
 tier=$1 build=$2 ko=${3:-}
 here=$(dirname "$0")
-. "$here/guest-lib.sh"
+. "$here/lib.sh"
 modprobe=/usr/sbin/modprobe
 guest_start
 

@@ -10,7 +10,7 @@
 #define _GNU_SOURCE
 #include <time.h>
 
-#include "../selftests/net/pfkey_replay_lib.h"
+#include "../../selftests/net/pfkey_replay_lib.h"
 
 static const char *const causes[] = { "-", "count", "timer", "update" };
 
@@ -42,7 +42,7 @@ static int monitor(int fd, int seconds)
 	time_t end = time(NULL) + seconds;
 	struct msg m;
 
-	/* Registered already: demo-guest.sh sends traffic once it sees this. */
+	/* Registered already: guest/demo.sh sends traffic once it sees this. */
 	printf("listening for replay notifications for %d s\n", seconds);
 	fflush(stdout);
 	while (time(NULL) < end)

@@ -1,25 +1,17 @@
 #!/bin/bash
-# Inside the VM, in namespace ns1 of pfkey_replay.sh: sareplay against real
+# Inside the VM, in namespace ns1 of ns-pair.sh: sareplay against real
 # SAs, every value cross-checked with iproute2. One TAP line per check.
 # Usage: cli-test.sh SAREPLAY BACKEND   (BACKEND: pfkey, netlink or auto)
 # PFKEY_PROBE_EXPECTS names the backend "auto" must pick on this kernel.
 set -u
 bin=$1 backend=$2
-. "$(dirname "$0")/guest-lib.sh"
+. "$(dirname "$0")/lib.sh"
 ip=/usr/sbin/ip
 sa="--spi 0x1001 --src 10.0.0.1 --dst 10.0.0.2"
 esn="--spi 0x1002 --src 10.0.0.1 --dst 10.0.0.2"
 
 sareplay() { "$bin" --backend "$backend" "$@"; }
-check() {
-	local name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then
-		echo "ok cli.$backend.$name"
-	else
-		echo "not ok cli.$backend.$name"
-	fi
-}
+check() { tap_check "cli.$backend" "$@"; }
 # "oseq 0x..." of a legacy SA, or "FIELD 0x..." of the ESN SA's context.
 ip_oseq() {
 	$ip xfrm state get dst 10.0.0.2 proto esp spi 0x1001 |

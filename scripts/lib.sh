@@ -3,7 +3,8 @@
 
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCRIPTS="$REPO/scripts"
 HARNESS="$REPO/tools/testing/pfkey_replay"
 CACHE=${PFKEY_REPLAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pfkey-replay}
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}

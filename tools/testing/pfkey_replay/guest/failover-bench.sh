@@ -5,7 +5,7 @@
 # Usage: failover-bench.sh BUILD_DIR [SAS]
 set -u
 build=$1 count=${2:-10000}
-. "$(dirname "$0")/guest-lib.sh"
+. "$(dirname "$0")/lib.sh"
 ip=/usr/sbin/ip
 safailover=$build/failover/safailover
 work=/tmp/failover-bench
@@ -23,14 +23,7 @@ setup() {
 	$ip -n gw2 addr add 10.2.0.2/24 dev sync2
 	$ip -n gw1 link set sync1 up
 	$ip -n gw2 link set sync2 up
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout $work/ca.key -out $work/ca.crt -days 2 -subj /CN=ca 2>/dev/null
-	for n in gw1 gw2; do
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout $work/$n.key -out $work/$n.csr -subj /CN=$n 2>/dev/null
-		openssl x509 -req -in $work/$n.csr -CA $work/ca.crt -CAkey $work/ca.key \
-			-CAcreateserial -out $work/$n.crt -days 2 2>/dev/null
-	done
+	make_pki $work ca gw1 gw2
 }
 
 config() {
