@@ -8,12 +8,12 @@
 RUN := tools/testing/pfkey_replay/run
 KVER ?= $(shell . scripts/lib.sh && target_kver)
 
-.PHONY: demo test bench fuzz deps module install dkms patches apply refresh tools kernel kunit checkpatch
+.PHONY: demo test bench fuzz deps deb module install dkms patches apply refresh tools kernel kunit checkpatch
 
 demo:			## the stock Debian kernel in QEMU, with the module
 	$(RUN) demo
 
-test:			## every tier: style, kunit, module, patched, netlink, userspace, failover, harness, trixie-module, trixie-patched, trixie-kunit
+test:			## the default tiers: style, kunit, module, patched, netlink, userspace, failover, packages, harness
 	$(RUN) test
 
 bench:			## ESP rate and notification cost, side by side
@@ -25,6 +25,9 @@ fuzz:			## the parsers under libFuzzer, FUZZ_SECONDS (600) each
 deps:
 	$(RUN) deps
 
+deb:			## Debian packages (DKMS module, tools) into build/deb
+	scripts/deb.sh
+
 module:			## build af_key.ko for $(KVER)
 	scripts/module.sh $(KVER)
 
@@ -34,7 +37,8 @@ install: module		## install af_key.ko into updates/ of $(KVER)
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
 
 dkms:			## what dkms.conf runs: af_key.ko into this directory
-	cp "$$(scripts/module.sh $(KVER))" af_key.ko
+	cp "$$(PFKEY_REPLAY_CACHE="$${PFKEY_REPLAY_CACHE:-$(CURDIR)/.cache}" \
+		scripts/module.sh $(KVER))" af_key.ko
 
 patches:		## the series, git format-patch style, into build/patches
 	$(RUN) patches build/patches

@@ -10,7 +10,8 @@ packages=(linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	python3 python3-ply python3-git sparse
 	g++ cmake libgtest-dev clang libclang-rt-14-dev libcli11-dev
 	nlohmann-json3-dev jq libbenchmark-dev libmnl-dev
-	libtoml11-dev libcpp-httplib-dev keepalived openssl tcpdump)
+	libtoml11-dev libcpp-httplib-dev keepalived openssl tcpdump
+	debhelper dh-dkms dkms pkgconf systemd)
 
 missing=()
 for p in "${packages[@]}"; do

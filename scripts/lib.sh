@@ -79,6 +79,30 @@ pristine_tree() {
 	echo "$dir"
 }
 
+# What the module needs of linux-source-SERIES: its top Makefile and
+# net/key/af_key.c. The unpacked tree when there is one; else only those
+# two files, so that a DKMS build does not put 1.5 GB on a small machine.
+module_source() {
+	local v=${1:-6.1} t stamp dir
+	t=$(source_tarball "$v")
+	stamp=$(stat -c '%s-%Y' "$t")
+	dir=$CACHE/linux-source-$v
+	if [ "$(cat "$dir.stamp" 2>/dev/null)" = "$stamp" ]; then
+		echo "$dir"
+		return
+	fi
+	dir=$CACHE/af_key-source-$v
+	if [ "$(cat "$dir.stamp" 2>/dev/null)" != "$stamp" ]; then
+		log "taking af_key.c from $t"
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		tar -C "$dir" --strip-components=1 -xf "$t" \
+			"linux-source-$v/Makefile" "linux-source-$v/net/key/af_key.c"
+		echo "$stamp" >"$dir.stamp"
+	fi
+	echo "$dir"
+}
+
 # Hash of the repository files a build depends on, to skip unchanged work.
 inputs_hash() {
 	(cd "$REPO" && git ls-files -co --exclude-standard "$@" | sort |

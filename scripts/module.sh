@@ -13,16 +13,21 @@
 kver=${1:-$(stock_kver)}
 stage=$CACHE/module/$kver
 series=$(series_of "$kver")
-src=$(pristine_tree "$series")
+src=$(module_source "$series")
 headers=${PFKEY_HEADERS:-/lib/modules/$kver/build}
 
-# "VERSION.PATCHLEVEL.SUBLEVEL" of a kernel tree or headers directory.
-tree_version() { make -s -C "$1" kernelversion 2>/dev/null; }
+# "VERSION.PATCHLEVEL.SUBLEVEL" of a headers directory, and of a source
+# tree from its Makefile alone (module_source may unpack nothing else).
+headers_version() { make -s -C "$1" kernelversion 2>/dev/null; }
+source_version() {
+	awk '$2 == "=" && $1 == "VERSION" { v = $3 } $2 == "=" && $1 == "PATCHLEVEL" { p = $3 }
+	     $2 == "=" && $1 == "SUBLEVEL" { s = $3 } END { print v "." p "." s }' "$1/Makefile"
+}
 
 # af_key.c must be the one the kernel was built from: after a kernel update
 # a rebuild (DKMS) must not pair the old source with the new kernel.
 [ -f "$headers/Makefile" ] || die "no headers for $kver ($headers)"
-have=$(tree_version "$src") want=$(tree_version "$headers")
+have=$(source_version "$src") want=$(headers_version "$headers")
 [ "$have" = "$want" ] ||
 	die "linux-source is $have but $kver is $want: install the linux-source package of that kernel's version"
 
@@ -49,6 +54,8 @@ rsync -rc --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
 rm -rf "$stage.new"
 
 log "building af_key.ko for $kver"
-make -s -C "$headers" M="$stage" CC="ccache gcc" \
+cc=gcc
+! command -v ccache >/dev/null || cc="ccache gcc"	# a DKMS build may have none
+make -s -C "$headers" M="$stage" CC="$cc" \
 	-j"$JOBS" modules >&2
 echo "$stage/af_key.ko"

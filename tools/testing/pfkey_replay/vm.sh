@@ -12,6 +12,7 @@
 #   of a kernel not installed here (trixie.sh's root); the guest sees them
 #   as /lib/modules/KVER, writable through an overlay.
 #   PFKEY_VM_SMP: vCPUs (default 2).
+#   PFKEY_VM_WRITABLE_USR: /usr writable through an overlay too (dpkg -i).
 #   PFKEY_VM_INSN_COUNT: insn-count/insn_count.so, loaded into QEMU; the
 #   guest reads the instructions it executed so far in
 #   /run/results/insns (OUTDIR/insns). Counts are exact with one vCPU.
@@ -72,7 +73,7 @@ timeout --foreground -k 10 "$limit" qemu-system-x86_64 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest/run.sh${mroot:+ pfkey_modules=$mroot/lib/modules/$kver}" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest/run.sh${mroot:+ pfkey_modules=$mroot/lib/modules/$kver}${PFKEY_VM_WRITABLE_USR:+ pfkey_writable_usr}" \
 	</dev/null 2>&1 | if [ -n "${PFKEY_VM_LIVE:-}" ]; then
 		# Line by line: into a pipe, grep would hold the demo back
 		# in 4 KiB blocks.

@@ -5,17 +5,11 @@ set -u
 ip=/usr/sbin/ip
 demo=$(dirname "$0")/demo
 . "$(dirname "$0")/lib.sh"
-key=0x00112233445566778899aabbccddeeff01020304
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 seq_of() { $ip -n "$1" xfrm state get dst 10.0.0.2 proto esp spi 0x1001 |
 	sed -n 's/.*anti-replay context: seq \(0x[0-9a-f]*\), oseq \(0x[0-9a-f]*\).*/seq \1 oseq \2/p'; }
 
-for ns in ns1 ns2; do
-	$ip -n $ns xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 \
-		mode transport aead 'rfc4106(gcm(aes))' $key 128 replay-window 32
-	$ip -n $ns xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x2001 \
-		mode transport aead 'rfc4106(gcm(aes))' $key 128 replay-window 32
-done
+esp_pair_sas
 $ip -n ns1 xfrm policy add src 10.0.0.1 dst 10.0.0.2 dir out tmpl proto esp mode transport
 $ip -n ns1 xfrm policy add src 10.0.0.2 dst 10.0.0.1 dir in tmpl proto esp mode transport
 $ip -n ns2 xfrm policy add src 10.0.0.2 dst 10.0.0.1 dir out tmpl proto esp mode transport

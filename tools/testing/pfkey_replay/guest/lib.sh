@@ -116,3 +116,17 @@ make_pki() {
 			-CAcreateserial -out "$dir/$name.crt" -days 2 2>/dev/null || return 1
 	done
 }
+
+# The AES-GCM transport SAs between ns-pair.sh's ns1 (10.0.0.1) and ns2
+# (10.0.0.2), in both: SPI 0x1001 from ns1 to ns2, 0x2001 back; window 32.
+esp_pair_sas() {
+	local ns key=0x00112233445566778899aabbccddeeff01020304
+	for ns in ns1 ns2; do
+		/usr/sbin/ip -n $ns xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp \
+			spi 0x1001 mode transport aead 'rfc4106(gcm(aes))' $key 128 \
+			replay-window 32 &&
+		/usr/sbin/ip -n $ns xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp \
+			spi 0x2001 mode transport aead 'rfc4106(gcm(aes))' $key 128 \
+			replay-window 32 || return 1
+	done
+}
