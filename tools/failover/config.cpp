@@ -105,8 +105,8 @@ Result<Config> load_config(const std::string &path)
 
 	try {
 		const auto root = toml::parse(path);
-		if (auto k = unknown_key(root, {"node", "role", "sync", "replay", "control",
-						"metrics"}))
+		if (auto k = unknown_key(root, {"node", "role", "sa_owner", "sync", "replay",
+						"control", "metrics"}))
 			return invalid(path, "unknown key " + *k);
 		c.node = toml::find<std::string>(root, "node");
 		if (!valid_node_name(c.node))
@@ -115,6 +115,10 @@ Result<Config> load_config(const std::string &path)
 		if (role != "active" && role != "standby")
 			return invalid(path, "role: active or standby");
 		c.initial_role = role == "active" ? Role::active : Role::standby;
+		const auto owner = get_or<std::string>(root, "sa_owner", "safailover");
+		if (owner != "safailover" && owner != "ike")
+			return invalid(path, "sa_owner: safailover or ike");
+		c.sa_owner = owner == "ike" ? SaOwner::ike : SaOwner::safailover;
 
 		const auto &sync = toml::find(root, "sync");
 		if (auto k = unknown_key(sync, {"listen", "peers", "certificate", "key", "ca",

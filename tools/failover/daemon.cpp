@@ -150,6 +150,10 @@ public:
 	}
 
 private:
+	// An IKE daemon installs and deletes the SAs and policies on every
+	// node (config.hpp): this daemon writes neither.
+	bool ike_owned() const { return cfg_.sa_owner == SaOwner::ike; }
+
 	// ---- the loop ----
 	void poll_once()
 	{
@@ -386,6 +390,8 @@ private:
 	// Why this standby may not vouch for its numbers; empty when it may.
 	std::string release_refusal()
 	{
+		if (ike_owned())
+			return "the IKE daemon owns the policies: this node cannot promise not to send";
 		if (wanted_active_)
 			return "wanted active too";
 		if (cfg_.peers.size() != 1)
@@ -588,7 +594,8 @@ private:
 									  cfg_.handover_timeout;
 		if (!fresh_release)
 			shadow_final_ = false;
-		const bool handed_over = fresh_release || handover();
+		// An IKE daemon's node never sends a Release: nothing to wait for.
+		const bool handed_over = !ike_owned() && (fresh_release || handover());
 		shadow_final_ = false;	// spent: the next takeover asks again
 		// Since the active last said anything: reports it sent meanwhile
 		// never arrived.
@@ -599,20 +606,30 @@ private:
 		links_.clear();
 		epoch_++;
 		shadow_.interrupt();
-		const ShadowView &view = shadow_.view();
 		if (!shadow_.complete() && !handed_over)
-			log("warning", "takeover_unsynced", {{"sas", std::to_string(view.sas.size())}});
+			log("warning", "takeover_unsynced",
+			    {{"sas", std::to_string(shadow_.view().sas.size())}});
+		// The IKE daemon's SAs that the active never reported move too.
+		std::uint64_t unreported = 0;
+		std::optional<ShadowView> with_unreported;
+		if (ike_owned())
+			with_unreported = with_unreported_sas(shadow_.view(), *backend_, unreported);
+		const ShadowView &view = with_unreported ? *with_unreported : shadow_.view();
 
 		std::optional<Margins> margins;
 		if (!handed_over)
 			margins = Margins{staleness, cfg_.margin_lag.count() / 1000.0, cfg_.margin_floor,
 					  [this](const replay::SaId &id) { return cfg_.thresh_for(id); }};
-		const TakeoverReport report = execute_takeover(view, margins, *backend_, tables_);
+		const TakeoverReport report =
+			execute_takeover(view, margins, *backend_, tables_,
+					 ike_owned() ? AbsentSa::skipped : AbsentSa::fails);
 		const double took = seconds_since(started);
 		log(report.failed ? "error" : "info", "takeover",
 		    {{"epoch", std::to_string(epoch_)}, {"sas", std::to_string(view.sas.size())},
 		     {"policies", std::to_string(report.policies)},
 		     {"failed", std::to_string(report.failed)},
+		     {"absent", std::to_string(report.absent)},
+		     {"unreported", std::to_string(unreported)},
 		     {"handover", handed_over ? "exact" : "margin"},
 		     {"margin_max", std::to_string(report.margin_max)},
 		     {"inbound_exposure_max", std::to_string(report.exposure_max)},
@@ -705,6 +722,8 @@ private:
 	// is (or will be) told to take over starts from exactly these numbers.
 	void stand_down(const char *why)
 	{
+		if (ike_owned())
+			return stand_down_ike_owned(why);
 		events_.reset();	// this node's own blocking is not news
 		auto sas = tables_.dump_sas();
 		auto policies = tables_.dump_policies();
@@ -789,6 +808,30 @@ private:
 		     {"sas", std::to_string(final_numbers.size())},
 		     {"complete", complete ? "yes" : "no: no release sent"},
 		     {"standbys_told", std::to_string(told)}});
+		become_standby();
+	}
+
+	// With an IKE daemon's policies this node cannot stop itself sending
+	// (they are not its to block): it promises nothing final, sends no
+	// Release, and the node taking over uses margins. Its numbers are
+	// handed back to the next active all the same (hand_back_counters).
+	void stand_down_ike_owned(const char *why)
+	{
+		events_.reset();
+		ShadowView own;
+		const auto numbers = replay_table();
+		for (const auto &u : numbers) {
+			auto &sa = own.sas[key_of(u.id)];
+			sa.id = u.id;
+			sa.state = u.state;
+			sa.thresh = u.thresh;
+		}
+		shadow_.replace(std::move(own));
+		stood_down_complete_ = false;
+		owes_numbers_ = true;
+		log("info", "stood_down", {{"reason", why}, {"sas", std::to_string(numbers.size())},
+					   {"complete", "no: the IKE daemon owns the policies"},
+					   {"standbys_told", "0"}});
 		become_standby();
 	}
 
@@ -931,6 +974,12 @@ private:
 			return sas.error();
 		if (!policies)
 			return policies.error();
+		// SAs owned by an IKE daemon: their records (and keys) are its
+		// HA's to sync; only the numbers go.
+		if (ike_owned()) {
+			sas->clear();
+			policies->clear();
+		}
 		send(l, SnapshotBegin{static_cast<std::uint32_t>(sas->size()),
 				      static_cast<std::uint32_t>(policies->size())});
 		for (auto &s : *sas)
@@ -1001,7 +1050,10 @@ private:
 		for (auto &b : *bodies) {
 			if (const auto *r = std::get_if<SaRecord>(&b))
 				set_thresh(sa_id_of(r->netlink));
-			broadcast(b);
+			// With an IKE daemon's SAs a standby needs to hear of
+			// deletions only (to forget their numbers).
+			if (!ike_owned() || std::holds_alternative<SaDelete>(b))
+				broadcast(b);
 		}
 	}
 
@@ -1128,7 +1180,8 @@ private:
 	std::size_t next_peer_ = 0;
 	std::chrono::milliseconds backoff_{100};
 	Clock::time_point next_connect_ = Clock::now(), last_active_rx_ = Clock::now();
-	ShadowTable shadow_{tables_};
+	ShadowTable shadow_{tables_, ike_owned() ? ShadowTable::Mirror::replay_only
+						  : ShadowTable::Mirror::tables};
 	bool synced_ = false;
 	// What keepalived last told this node to be.
 	bool wanted_active_ = false;

@@ -41,6 +41,11 @@ void ShadowTable::end_snapshot()
 	incoming_.reset();
 	complete_ = true;
 	std::uint64_t sas_gone = 0, policies_gone = 0;
+	if (mirror_ == Mirror::replay_only) {
+		log("info", "synced", {{"sas", std::to_string(view_.sas.size())},
+				       {"sa_owner", "ike"}});
+		return;
+	}
 	if (auto sas = kernel_.dump_sas()) {
 		for (const auto &record : *sas) {
 			const auto id = sa_id_of(record);
@@ -68,6 +73,8 @@ void ShadowTable::end_snapshot()
 
 void ShadowTable::sa(Bytes newsa)
 {
+	if (mirror_ == Mirror::replay_only)
+		return;
 	const auto id = sa_id_of(newsa);
 	if (auto done = kernel_.install_sa(newsa, KernelSink::Existing::replace); !done)
 		log("error", "sa_install_failed", {{"sa", sa_text(id)},
@@ -88,9 +95,11 @@ void ShadowTable::sa(Bytes newsa)
 
 void ShadowTable::sa_deleted(const replay::SaId &id)
 {
-	if (auto done = kernel_.delete_sa(id); !done && done.error().code != ESRCH)
-		log("error", "sa_delete_failed", {{"sa", sa_text(id)},
-						  {"reason", done.error().message()}});
+	if (mirror_ == Mirror::tables) {
+		if (auto done = kernel_.delete_sa(id); !done && done.error().code != ESRCH)
+			log("error", "sa_delete_failed", {{"sa", sa_text(id)},
+							  {"reason", done.error().message()}});
+	}
 	view_.sas.erase(key_of(id));
 	if (incoming_)
 		incoming_->sas.erase(key_of(id));
@@ -98,6 +107,8 @@ void ShadowTable::sa_deleted(const replay::SaId &id)
 
 void ShadowTable::policy(Bytes newpolicy)
 {
+	if (mirror_ == Mirror::replay_only)
+		return;
 	if (auto r = kernel_.install_blocking(newpolicy); !r)
 		log("error", "policy_block_failed", {{"reason", r.error().message()}});
 	target().policies[policy_key(newpolicy)] = std::move(newpolicy);
@@ -105,6 +116,8 @@ void ShadowTable::policy(Bytes newpolicy)
 
 void ShadowTable::policy_deleted(std::span<const std::uint8_t> delpolicy)
 {
+	if (mirror_ == Mirror::replay_only)
+		return;
 	if (auto r = kernel_.delete_policy(delpolicy); !r && r.error().code != ESRCH)
 		log("error", "policy_delete_failed", {{"reason", r.error().message()}});
 	const auto key = policy_key(delpolicy);

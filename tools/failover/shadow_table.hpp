@@ -64,7 +64,15 @@ struct ShadowView {
 
 class ShadowTable {
 public:
-	explicit ShadowTable(KernelSink &kernel) : kernel_(kernel) {}
+	// What a standby keeps of the active's tables: all of them, mirrored
+	// into its kernel; or, when an IKE daemon installs the SAs and
+	// policies on every node (sa_owner = "ike"), the replay state alone:
+	// records are ignored, and the kernel is never written.
+	enum class Mirror { tables, replay_only };
+	explicit ShadowTable(KernelSink &kernel, Mirror mirror = Mirror::tables)
+		: kernel_(kernel), mirror_(mirror)
+	{
+	}
 
 	void begin_snapshot(const SnapshotBegin &b);
 	// The collected snapshot becomes the view; the kernel loses what the
@@ -93,6 +101,7 @@ private:
 	ShadowView &target() { return incoming_ ? *incoming_ : view_; }
 
 	KernelSink &kernel_;
+	Mirror mirror_;
 	ShadowView view_;
 	std::optional<ShadowView> incoming_;
 	SnapshotBegin expected_;

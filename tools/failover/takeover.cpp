@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <netinet/in.h>
 
 #include "log.hpp"
 
@@ -82,7 +83,7 @@ Result<std::monostate> set_forward(replay::Backend &backend, KernelSink &kernel,
 }
 
 TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Margins> &margins,
-				replay::Backend &backend, KernelSink &kernel)
+				replay::Backend &backend, KernelSink &kernel, AbsentSa absent)
 {
 	TakeoverReport report;
 	for (const auto &[key, sa] : view.sas) {
@@ -94,6 +95,11 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 						       sa.rate.peak_pps(), margins->lag_s,
 						       margins->staleness_s, margins->floor});
 		if (auto r = set_forward(backend, kernel, sa, out.step.state, "takeover_sa"); !r) {
+			if (r.error().code == ESRCH && absent == AbsentSa::skipped) {
+				report.absent++;
+				log("info", "takeover_sa_absent", {{"sa", sa_text(sa.id)}});
+				continue;
+			}
 			out.error = r.error();
 			report.failed++;
 			fence(kernel, sa, r.error());
@@ -114,6 +120,30 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 		report.policies++;
 	}
 	return report;
+}
+
+ShadowView with_unreported_sas(const ShadowView &view, replay::Backend &backend,
+			       std::uint64_t &added)
+{
+	ShadowView out = view;
+	added = 0;
+	for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
+		auto sas = backend.dump(proto);
+		if (!sas) {
+			log("error", "replay_dump_failed", {{"reason", sas.error().message()}});
+			continue;
+		}
+		for (const auto &sa : *sas) {
+			auto [it, inserted] = out.sas.try_emplace(key_of(sa.id));
+			if (!inserted)
+				continue;
+			it->second.id = sa.id;
+			it->second.state = sa.state;
+			it->second.thresh = sa.thresh;
+			added++;
+		}
+	}
+	return out;
 }
 
 } // namespace failover

@@ -35,15 +35,30 @@ struct SaOutcome {
 struct TakeoverReport {
 	std::uint64_t policies = 0;	// installed
 	std::uint64_t failed = 0;	// SAs fenced and policies not installed
+	std::uint64_t absent = 0;	// SAs of the view this kernel no longer has
 	std::uint64_t exhausted = 0, margin_max = 0, exposure_max = 0;
 	std::vector<SaOutcome> sas;	// in the view's order
 };
 
+// An SA of the view that this node's kernel does not have: a failure (the
+// daemon installs every SA it takes over), or, when an IKE daemon owns the
+// SAs, one it deleted or rekeyed away: nothing left to protect.
+enum class AbsentSa { fails, skipped };
+
 // @margins empty: the numbers in @view are final (a handover) and set
-// exactly. Logs takeover_sa, takeover_sa_failed, sa_exhausted and
-// takeover_policy_failed per SA or policy.
+// exactly. Logs takeover_sa, takeover_sa_failed, takeover_sa_absent,
+// sa_exhausted and takeover_policy_failed per SA or policy.
 TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Margins> &margins,
-				replay::Backend &backend, KernelSink &kernel);
+				replay::Backend &backend, KernelSink &kernel,
+				AbsentSa absent = AbsentSa::fails);
+
+// @view with every ESP or AH SA of this node's kernel that it does not
+// have, at the kernel's numbers: SAs an IKE daemon installed here that the
+// active never reported (new, or not yet past N packets or T), which a
+// takeover with margins must move forward too. How many were added in
+// @added.
+ShadowView with_unreported_sas(const ShadowView &view, replay::Backend &backend,
+			       std::uint64_t &added);
 
 // Moves an SA's kernel state forward to @want, field by field: never below
 // what the kernel already holds (a node that stood down and comes back may

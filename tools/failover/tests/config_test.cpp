@@ -55,6 +55,7 @@ msecs = 5
 )");
 	ASSERT_TRUE(c.ok()) << c.error().context;
 	EXPECT_EQ(Role::standby, c->initial_role);
+	EXPECT_EQ(SaOwner::safailover, c->sa_owner);
 	EXPECT_EQ(replay::Choice::automatic, c->backend);
 	replay::SaId id{0x2000, 50, *pfkey::parse_address("10.0.0.1"),
 			*pfkey::parse_address("10.9.3.4")};
@@ -66,6 +67,13 @@ msecs = 5
 	EXPECT_EQ((replay::ReplayThresh{50, 0}), c->thresh_for(id));
 }
 
+TEST_F(ConfigFile, SasOwnedByAnIkeDaemon)
+{
+	auto c = load(std::string("sa_owner = \"ike\"\n") + kMinimal);
+	ASSERT_TRUE(c.ok()) << c.error().context;
+	EXPECT_EQ(SaOwner::ike, c->sa_owner);
+}
+
 TEST_F(ConfigFile, RefusesWhatIsWrongAndSaysWhere)
 {
 	struct Case {
@@ -75,6 +83,7 @@ TEST_F(ConfigFile, RefusesWhatIsWrongAndSaysWhere)
 		{"unknown sync key", "node = \"x\"\n[sync]\nlisten = \"10.0.0.1:1\"\nport = 1\n", "sync.port"},
 		{"bad endpoint", "node = \"x\"\n[sync]\nlisten = \"10.0.0.1\"\n", "sync.listen"},
 		{"bad role", "node = \"x\"\nrole = \"primary\"\n", "role"},
+		{"bad owner", "node = \"x\"\nsa_owner = \"charon\"\n", "sa_owner"},
 		{"syntax", "node = \n", "node"},
 		{"missing node", "[sync]\n", "node"},
 		{"node name", "node = \"gw 1\"\n", "node"},

@@ -95,6 +95,37 @@ TEST(ShadowTable, SnapshotEndDeletesWhatTheActiveNoLongerHas)
 	EXPECT_EQ(1u, shadow.view().policies.size());
 }
 
+TEST(ShadowTable, ReplayOnlyNeverWritesTheIkeDaemonsTables)
+{
+	// The IKE daemon's SAs and policies on this node, and one SA the
+	// active no longer reports: all stay as they are.
+	FakeKernel kernel;
+	ASSERT_TRUE(kernel.install_sa(sample_newsa(1), KernelSink::Existing::keep).ok());
+	ASSERT_TRUE(kernel.install_sa(sample_newsa(9), KernelSink::Existing::keep).ok());
+	ASSERT_TRUE(kernel.install_policy(sample_newpolicy(2)).ok());
+	ShadowTable shadow(kernel, ShadowTable::Mirror::replay_only);
+
+	shadow.begin_snapshot({0, 0});
+	shadow.sa(sample_newsa(3));		// an active that sends records anyway
+	shadow.policy(sample_newpolicy(3));
+	shadow.replay({id_of(1), std::nullopt, {false, 0, 50, 7, 32, {1}}, 0});
+	shadow.end_snapshot();
+	shadow.sa_deleted(id_of(9));
+	shadow.policy_deleted(sample_newpolicy(2));
+
+	EXPECT_EQ(2u, kernel.sas.size());
+	EXPECT_EQ(1u, kernel.policies.size());
+	EXPECT_EQ(0, kernel.blocking);
+	ASSERT_EQ(1u, shadow.view().sas.size());	// the numbers, not the records
+	EXPECT_EQ(50u, shadow.view().sas.begin()->second.state.oseq);
+	EXPECT_TRUE(shadow.view().sas.begin()->second.record.empty());
+	EXPECT_TRUE(shadow.view().policies.empty());
+
+	shadow.sa_deleted(id_of(1));	// forgotten, still not deleted
+	EXPECT_TRUE(shadow.view().sas.empty());
+	EXPECT_EQ(2u, kernel.sas.size());
+}
+
 TEST(ShadowTable, ReplayMovesForwardOnly)
 {
 	FakeKernel kernel;

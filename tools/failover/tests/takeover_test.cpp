@@ -202,5 +202,68 @@ TEST(Takeover, SaThatCannotBeSetIsDeletedAndPoliciesStillInstalled)
 	EXPECT_EQ(EINVAL, report.sas[1].error->code);
 }
 
+// SAs of an IKE daemon (sa_owner = "ike"): the view has numbers and no
+// records, the kernel has what the IKE daemon's HA installed.
+ShadowView numbers_only(std::initializer_list<std::pair<std::uint32_t, replay::ReplayState>> sas)
+{
+	ShadowView view;
+	for (const auto &[spi, state] : sas) {
+		ShadowSa sa;
+		sa.id = sa_id_of(sample_newsa(spi));
+		sa.state = state;
+		view.sas[key_of(sa.id)] = std::move(sa);
+	}
+	return view;
+}
+
+TEST(Takeover, IkeOwnedSaGoneFromTheKernelIsSkippedNotAFailure)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.add(kernel, 0x2001, numbers(0, 0, 0));
+	// 0x2002 was rekeyed away by the IKE daemon before the takeover.
+	const ShadowView view = numbers_only({{0x2001, numbers(500, 6)}, {0x2002, numbers(80, 1)}});
+
+	const TakeoverReport report =
+		execute_takeover(view, margins(), backend, kernel, AbsentSa::skipped);
+	EXPECT_EQ(0u, report.failed);
+	EXPECT_EQ(1u, report.absent);
+	EXPECT_GT(backend.state(0x2001).oseq, 500u);
+	EXPECT_EQ(0u, kernel.installed);
+	EXPECT_EQ(1u, kernel.sas.size());
+}
+
+TEST(Takeover, SaMissingFromTheKernelFailsWhenTheDaemonOwnsIt)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	const ShadowView view = numbers_only({{0x2002, numbers(80, 1)}});
+
+	const TakeoverReport report = execute_takeover(view, margins(), backend, kernel);
+	EXPECT_EQ(1u, report.failed);
+	EXPECT_EQ(0u, report.absent);
+}
+
+TEST(Takeover, IkeOwnedSaTheActiveNeverReportedMovesByTheMargin)
+{
+	// Installed by the IKE daemon's HA here, at 0; the active sent on it
+	// for less than N packets and T, so it never reported it.
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.add(kernel, 0x2001, numbers(0, 0, 0));
+	backend.add(kernel, 0x2003, numbers(0, 0, 0));
+	std::uint64_t added = 0;
+	const ShadowView view =
+		with_unreported_sas(numbers_only({{0x2001, numbers(500, 6)}}), backend, added);
+	EXPECT_EQ(1u, added);
+	ASSERT_EQ(2u, view.sas.size());
+
+	const TakeoverReport report =
+		execute_takeover(view, margins(), backend, kernel, AbsentSa::skipped);
+	EXPECT_EQ(0u, report.failed);
+	EXPECT_GE(backend.state(0x2003).oseq, 1024u);	// the margin's floor
+	EXPECT_GT(backend.state(0x2001).oseq, 500u);
+}
+
 } // namespace
 } // namespace failover
