@@ -13,7 +13,7 @@ KVER ?= $(shell . scripts/lib.sh && target_kver)
 demo:			## the stock Debian kernel in QEMU, with the module
 	$(RUN) demo
 
-test:			## the default tiers: style, kunit, module, patched, netlink, userspace, failover, packages, harness
+test:			## the default tiers: style, kunit, module, patched, netlink, userspace, failover, ike, packages, harness
 	$(RUN) test
 
 bench:			## ESP rate and notification cost, side by side

@@ -11,7 +11,8 @@ packages=(linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	g++ cmake libgtest-dev clang libclang-rt-14-dev libcli11-dev
 	nlohmann-json3-dev jq libbenchmark-dev libmnl-dev
 	libtoml11-dev libcpp-httplib-dev keepalived openssl tcpdump
-	debhelper dh-dkms dkms pkgconf systemd man-db)
+	debhelper dh-dkms dkms pkgconf systemd man-db
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins iputils-arping)
 
 missing=()
 for p in "${packages[@]}"; do
