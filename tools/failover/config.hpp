@@ -34,14 +34,6 @@ struct ThresholdRule {
 	replay::ReplayThresh thresh;
 };
 
-// Who installs, rekeys and deletes the SAs and policies. safailover: the
-// daemon mirrors the active's SAD and SPD onto the standbys itself. ike:
-// an IKE daemon with its own HA (strongSwan's ha plugin) does it on every
-// node; safailover then never writes an SA or a policy, and only carries
-// thresholds and replay state, which it sets at takeover on the SAs the
-// IKE daemon installed (deleting one it cannot set: fail closed).
-enum class SaOwner { safailover, ike };
-
 struct Config {
 	std::string node;
 	Role initial_role = Role::standby;

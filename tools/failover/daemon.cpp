@@ -278,7 +278,7 @@ private:
 			return std::monostate{};
 		if (!was_up) {
 			log("info", "tls_established", {{"peer", l.conn.peer}});
-			send(l, Hello{role_, epoch_, cfg_.node});
+			send(l, Hello{role_, epoch_, cfg_.node, cfg_.sa_owner});
 		}
 		std::uint64_t applied = 0;
 		for (;;) {
@@ -314,6 +314,11 @@ private:
 			    cfg_.peer_names.end())
 				return Error{EACCES, "hello from node " + hello->node +
 							     ", which is not in sync.peer_names"};
+			// One node mirroring tables onto a node whose IKE daemon owns
+			// them would delete or block that daemon's policies.
+			if (hello->sa_owner != cfg_.sa_owner)
+				return Error{EPROTO, "node " + hello->node + " has another sa_owner " +
+							     "than this node: both must say the same"};
 			l.hello_received = true;
 			l.remote = hello->role;
 			l.node = hello->node;
@@ -450,6 +455,13 @@ private:
 		if (const auto *u = std::get_if<ReplayUpdate>(&body))
 			return catch_up(*u);
 		if (const auto *h = std::get_if<HandoverRequest>(&body)) {
+			// Standing down would stop nothing here (the IKE daemon's
+			// policies stay) and promise nothing: keepalived decides.
+			if (ike_owned()) {
+				log("warning", "handover_refused",
+				    {{"node", l.node}, {"reason", "the IKE daemon owns the policies"}});
+				return std::monostate{};
+			}
 			log("info", "handover_requested", {{"node", l.node},
 							   {"epoch", std::to_string(h->epoch)}});
 			stand_down_due_ = true;
@@ -586,6 +598,19 @@ private:
 		if (role_ == Role::active)
 			return std::monostate{};
 		const auto started = Clock::now();
+		// The IKE daemon's SAs that the active never reported move too.
+		std::uint64_t unreported = 0;
+		std::optional<ShadowView> with_unreported;
+		if (ike_owned()) {
+			auto all = ike_takeover_view(unreported);
+			if (!all) {
+				// Fail closed, and stay so: the notify script keeps
+				// the traffic away from a node that did not take over.
+				wanted_active_ = false;
+				return all.error();
+			}
+			with_unreported = std::move(*all);
+		}
 		// A Release is only as good as its age: the other node may have
 		// been told to take over again since (blind, if it could not reach
 		// this standby), so an old one is not trusted.
@@ -609,11 +634,6 @@ private:
 		if (!shadow_.complete() && !handed_over)
 			log("warning", "takeover_unsynced",
 			    {{"sas", std::to_string(shadow_.view().sas.size())}});
-		// The IKE daemon's SAs that the active never reported move too.
-		std::uint64_t unreported = 0;
-		std::optional<ShadowView> with_unreported;
-		if (ike_owned())
-			with_unreported = with_unreported_sas(shadow_.view(), *backend_, unreported);
 		const ShadowView &view = with_unreported ? *with_unreported : shadow_.view();
 
 		std::optional<Margins> margins;
@@ -656,6 +676,25 @@ private:
 			return Error{EIO, std::to_string(report.failed) +
 						  " SAs or policies could not be set (see the log)"};
 		return active;
+	}
+
+	// What a takeover of an IKE daemon's SAs moves: the last complete view
+	// and every SA of the kernel it lacks. Refused when the SAD cannot be
+	// read (those SAs would keep their numbers), or when this node never
+	// synced while the IKE daemon installed SAs here (their numbers are
+	// unknown; an empty kernel, a first start, has nothing to protect).
+	Result<ShadowView> ike_takeover_view(std::uint64_t &unreported)
+	{
+		shadow_.interrupt();
+		auto all = with_unreported_sas(shadow_.view(), *backend_, unreported);
+		if (!all)
+			return Error{all.error().code,
+				     "takeover refused: the SAD cannot be read: " + all.error().message()};
+		if (!shadow_.complete() && unreported > 0)
+			return Error{EAGAIN, "takeover refused: never synced, and " +
+						     std::to_string(unreported) +
+						     " SAs of unknown numbers"};
+		return all;
 	}
 
 	// Asks the active to stop and send its final numbers (or, in a pair

@@ -145,6 +145,7 @@ void put_body(Writer &w, const Hello &h)
 	w.put<std::uint64_t>(h.epoch);
 	w.put<std::uint8_t>(static_cast<std::uint8_t>(h.node.size()));
 	w.put_bytes({reinterpret_cast<const std::uint8_t *>(h.node.data()), h.node.size()});
+	w.put<std::uint8_t>(static_cast<std::uint8_t>(h.sa_owner));
 }
 void put_body(Writer &w, const SnapshotBegin &b)
 {
@@ -183,8 +184,12 @@ Result<Body> get_hello(Reader &r)
 	h.epoch = r.get<std::uint64_t>();
 	const auto len = r.get<std::uint8_t>();
 	const auto name = r.get_bytes(len);
+	const auto owner = r.get<std::uint8_t>();
 	if (!r.done())
 		return bad("hello of the wrong size");
+	if (owner != static_cast<std::uint8_t>(SaOwner::safailover) &&
+	    owner != static_cast<std::uint8_t>(SaOwner::ike))
+		return bad("unknown sa_owner " + std::to_string(owner));
 	if (role != static_cast<std::uint8_t>(Role::active) &&
 	    role != static_cast<std::uint8_t>(Role::standby))
 		return bad("unknown role " + std::to_string(role));
@@ -192,6 +197,7 @@ Result<Body> get_hello(Reader &r)
 	if (!valid_node_name(h.node))
 		return bad("hello with a node name that is not letters, digits, '.', '-' or '_'");
 	h.role = static_cast<Role>(role);
+	h.sa_owner = static_cast<SaOwner>(owner);
 	return Body{h};
 }
 

@@ -48,6 +48,15 @@ using Bytes = std::vector<std::uint8_t, WipingAllocator<std::uint8_t>>;
 
 enum class Role : std::uint8_t { active = 1, standby = 2 };
 
+// Who installs, rekeys and deletes the SAs and policies. safailover: the
+// daemon mirrors the active's SAD and SPD onto the standbys itself. ike:
+// an IKE daemon with its own HA (strongSwan's ha plugin) does it on every
+// node; safailover then never writes an SA or a policy, and only carries
+// thresholds and replay state, which it sets at takeover on the SAs the
+// IKE daemon installed (deleting one it cannot set: fail closed). Both
+// nodes of a pair must agree: a Hello carries it.
+enum class SaOwner : std::uint8_t { safailover = 1, ike = 2 };
+
 // A node name as configured and as a Hello carries it: 1 to 255 letters,
 // digits, dots, dashes and underscores (it reaches logs, JSON and TLS
 // name checks; nothing else is safe in all three).
@@ -58,6 +67,7 @@ struct Hello {
 	Role role = Role::standby;
 	std::uint64_t epoch = 0;	// bumped by every takeover
 	std::string node;		// 1 to 255 bytes
+	SaOwner sa_owner = SaOwner::safailover;
 	bool operator==(const Hello &) const = default;
 };
 

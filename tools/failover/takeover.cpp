@@ -122,24 +122,21 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 	return report;
 }
 
-ShadowView with_unreported_sas(const ShadowView &view, replay::Backend &backend,
-			       std::uint64_t &added)
+Result<ShadowView> with_unreported_sas(const ShadowView &view, replay::Backend &backend,
+				       std::uint64_t &added)
 {
 	ShadowView out = view;
 	added = 0;
 	for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
 		auto sas = backend.dump(proto);
-		if (!sas) {
-			log("error", "replay_dump_failed", {{"reason", sas.error().message()}});
-			continue;
-		}
+		if (!sas)
+			return sas.error();
 		for (const auto &sa : *sas) {
 			auto [it, inserted] = out.sas.try_emplace(key_of(sa.id));
 			if (!inserted)
 				continue;
 			it->second.id = sa.id;
 			it->second.state = sa.state;
-			it->second.thresh = sa.thresh;
 			added++;
 		}
 	}

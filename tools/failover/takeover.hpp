@@ -53,12 +53,13 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 				AbsentSa absent = AbsentSa::fails);
 
 // @view with every ESP or AH SA of this node's kernel that it does not
-// have, at the kernel's numbers: SAs an IKE daemon installed here that the
-// active never reported (new, or not yet past N packets or T), which a
-// takeover with margins must move forward too. How many were added in
-// @added.
-ShadowView with_unreported_sas(const ShadowView &view, replay::Backend &backend,
-			       std::uint64_t &added);
+// have, at the kernel's numbers and without thresholds (the margin takes
+// the configured ones): SAs an IKE daemon installed here that the active
+// never reported (new, or not yet past N packets or T), which a takeover
+// with margins must move forward too. How many were added in @added. An
+// SAD that cannot be read is an error: those SAs would keep their numbers.
+Result<ShadowView> with_unreported_sas(const ShadowView &view, replay::Backend &backend,
+				       std::uint64_t &added);
 
 // Moves an SA's kernel state forward to @want, field by field: never below
 // what the kernel already holds (a node that stood down and comes back may

@@ -22,9 +22,12 @@ while read -r what name state _; do
 	MASTER)
 		# An SA whose numbers could not be set was deleted by the
 		# takeover (fail closed): the rest may carry traffic. A daemon
-		# that did not become active set nothing: this node stays dark.
+		# that did not become active (it refuses when it never synced or
+		# cannot read the SAD) set nothing: the segment and the LAN
+		# address stay away. (Inbound ESP to the outside address, which
+		# keepalived moved, is still accepted: see strongswan-ha.md.)
 		if [ "$safailover" != - ] &&
-		   ! "$safailover" --control "$control" takeover >>"$log" 2>&1 &&
+		   ! timeout 30 "$safailover" --control "$control" takeover >>"$log" 2>&1 &&
 		   [ "$(timeout 10 "$safailover" --control "$control" status | jq -r .role)" != active ]; then
 			echo "safailover did not take over: not taking the segment" >>"$log"
 			continue
@@ -40,7 +43,7 @@ while read -r what name state _; do
 		/usr/sbin/ip addr del "$lan" dev "$dev" 2>/dev/null
 		echo -1 >"$run/charon.ha"
 		[ "$safailover" = - ] ||
-			"$safailover" --control "$control" standby >>"$log" 2>&1
+			timeout 30 "$safailover" --control "$control" standby >>"$log" 2>&1
 		;;
 	esac
 done <"$fifo"

@@ -41,6 +41,7 @@ std::vector<Frame> every_body()
 	replay::ReplayState esn{true, 1, (1ULL << 32) + 7, 99, 64, {1, 0x80000000}};
 	return {
 		{1, Hello{Role::active, 3, "gw1"}},
+		{1, Hello{Role::standby, 0, "gw2", SaOwner::ike}},
 		{2, SnapshotBegin{10, 2}},
 		{3, SaRecord{newsa()}},
 		{4, PolicyRecord{netlink(XFRM_MSG_NEWPOLICY, sizeof(xfrm_userpolicy_info))}},
@@ -148,6 +149,10 @@ TEST(Frame, RefusesMalformedBodies)
 
 	auto nameless = encode(Frame{1, Hello{Role::standby, 0, ""}});
 	expect_refused(nameless, "hello without a name");
+
+	auto owner = encode(Frame{1, Hello{Role::standby, 0, "gw2"}});
+	owner.back() = 3;
+	expect_refused(owner, "unknown sa_owner");
 
 	// A name from the wire reaches logs and JSON: nothing but a node name.
 	for (const char *name : {"gw\xff", "gw 2", "gw2\n", "gw=2", "gw\"2"})

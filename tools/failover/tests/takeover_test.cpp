@@ -27,6 +27,8 @@ public:
 	}
 	Result<std::vector<replay::SaReplay>> dump(std::uint8_t) override
 	{
+		if (dump_fails)
+			return Error{ENOBUFS, "dump"};
 		std::vector<replay::SaReplay> out;
 		for (const auto &[key, sa] : sas)
 			out.push_back(sa);
@@ -83,6 +85,7 @@ public:
 	// Reads that miss an SA before it shows (installed by someone else).
 	std::map<std::uint32_t, int> missing_reads;
 	int sets = 0;
+	bool dump_fails = false;
 };
 
 replay::ReplayState numbers(std::uint64_t oseq, std::uint64_t seq, std::uint32_t bitmap = 1)
@@ -253,16 +256,31 @@ TEST(Takeover, IkeOwnedSaTheActiveNeverReportedMovesByTheMargin)
 	backend.add(kernel, 0x2001, numbers(0, 0, 0));
 	backend.add(kernel, 0x2003, numbers(0, 0, 0));
 	std::uint64_t added = 0;
-	const ShadowView view =
+	const auto view =
 		with_unreported_sas(numbers_only({{0x2001, numbers(500, 6)}}), backend, added);
+	ASSERT_TRUE(view.ok());
 	EXPECT_EQ(1u, added);
-	ASSERT_EQ(2u, view.sas.size());
+	ASSERT_EQ(2u, view->sas.size());
+	// The configured N and T size its margin, not the kernel's.
+	EXPECT_FALSE(view->sas.at(key_of(sa_id_of(sample_newsa(0x2003)))).thresh);
 
 	const TakeoverReport report =
-		execute_takeover(view, margins(), backend, kernel, AbsentSa::skipped);
+		execute_takeover(*view, margins(), backend, kernel, AbsentSa::skipped);
 	EXPECT_EQ(0u, report.failed);
 	EXPECT_GE(backend.state(0x2003).oseq, 1024u);	// the margin's floor
 	EXPECT_GT(backend.state(0x2001).oseq, 500u);
+}
+
+TEST(Takeover, UnreadableSadFailsTheIkeOwnedView)
+{
+	// The SAs it cannot see would keep their numbers: no view, no takeover.
+	FakeBackend backend;
+	backend.dump_fails = true;
+	std::uint64_t added = 0;
+	const auto view = with_unreported_sas(numbers_only({{0x2001, numbers(500, 6)}}), backend,
+					      added);
+	ASSERT_FALSE(view.ok());
+	EXPECT_EQ(ENOBUFS, view.error().code);
 }
 
 } // namespace
