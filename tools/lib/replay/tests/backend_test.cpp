@@ -87,7 +87,9 @@ protected:
 	std::optional<ReplayState> next_notify(std::uint32_t spi, std::uint8_t cause)
 	{
 		for (;;) {
-			auto e = backend_->next_event(2s);
+			// Generous: on a loaded host the guest ran 7x slower than
+			// idle, and a wait of 2 s once ran out here.
+			auto e = backend_->next_event(10s);
 			if (!e)
 				return std::nullopt;
 			auto *s = std::get_if<SaReplay>(&*e);
