@@ -35,18 +35,11 @@ topology() {
 		$ip link add $br type bridge
 		$ip link set $br up
 	done
-	link peer lan br0 $peer/24
-	link gw1 lan br0 10.1.0.1/24
-	link gw2 lan br0 10.1.0.2/24
-	link gw1 sync br1 10.2.0.1/24
-	link gw2 sync br1 10.2.0.2/24
-}
-link() {
-	local ns=$1 dev=$2 br=$3 addr=$4
-	$ip link add $ns-$dev type veth peer name $dev netns $ns
-	$ip link set $ns-$dev master $br up
-	$ip -n $ns addr add $addr dev $dev
-	$ip -n $ns link set $dev up
+	veth_to_bridge peer lan br0 $peer/24
+	veth_to_bridge gw1 lan br0 10.1.0.1/24
+	veth_to_bridge gw2 lan br0 10.1.0.2/24
+	veth_to_bridge gw1 sync br1 10.2.0.1/24
+	veth_to_bridge gw2 sync br1 10.2.0.2/24
 }
 
 # A CA for the pair, one certificate per gateway, and a stranger's CA.
@@ -133,14 +126,6 @@ start_daemon() {
 	disown
 	wait_until 30 test -S $work/$name.sock
 }
-start_keepalived() {
-	local name=$1
-	$ip netns exec $name keepalived -n -l -D -f $work/$name-vrrp.conf -p $work/$name.ka.pid \
-		-r $work/$name.vrrp.pid -c $work/$name.chk.pid --vrrp \
-		>>$work/$name-keepalived.log 2>&1 &
-	echo $! >$work/$name.keepalived.pid
-	disown
-}
 has_vip() { $ip -n "$1" addr show dev lan | grep -q "$vip/"; }
 # The control client waits for the daemon's reply without a limit.
 status() { timeout 10 $safailover --control $work/$1.sock status; }
@@ -216,10 +201,10 @@ keepalived_conf gw1 150 MASTER
 keepalived_conf gw2 100 BACKUP
 check sas_installed_through_pfkey install_sas
 check gw1_daemon_started start_daemon gw1
-start_keepalived gw1
+start_keepalived $work gw1
 check gw1_holds_the_vip wait_until 20 has_vip gw1
 check gw2_daemon_started start_daemon gw2
-start_keepalived gw2
+start_keepalived $work gw2
 check gw2_synced wait_until 30 field_is gw2 .synced true
 check gw2_has_the_sas wait_until 10 sa_count_is gw2 2
 ready() { timeout 10 $safailover --control $work/$1.sock ready; }

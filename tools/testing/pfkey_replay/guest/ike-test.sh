@@ -46,13 +46,6 @@ prefix=ike.$label
 check() { tap_check "$prefix" "$@"; }
 in_ns() { local ns=$1; shift; $ip netns exec "$ns" "$@"; }
 
-link() {
-	local ns=$1 dev=$2 br=$3 addr=$4
-	$ip link add $ns-$dev type veth peer name $dev netns $ns
-	$ip link set $ns-$dev master $br up
-	$ip -n $ns addr add $addr dev $dev
-	$ip -n $ns link set $dev up
-}
 # outside (br0): the peer and the gateways, the VIP the peer talks IKE to;
 # lan (br1): the protected host behind the gateways, its route via the LAN
 # VIP; sync (br2): safailover's channel and strongSwan's HA messages.
@@ -66,14 +59,14 @@ topology() {
 		$ip link add $br type bridge
 		$ip link set $br up
 	done
-	link peer out br0 $peer/24
-	link gw1 out br0 192.0.2.1/24
-	link gw2 out br0 192.0.2.2/24
-	link lanhost lan br1 $lanhost/24
-	link gw1 lan br1 10.7.0.1/24
-	link gw2 lan br1 10.7.0.2/24
-	link gw1 sync br2 10.2.0.1/24
-	link gw2 sync br2 10.2.0.2/24
+	veth_to_bridge peer out br0 $peer/24
+	veth_to_bridge gw1 out br0 192.0.2.1/24
+	veth_to_bridge gw2 out br0 192.0.2.2/24
+	veth_to_bridge lanhost lan br1 $lanhost/24
+	veth_to_bridge gw1 lan br1 10.7.0.1/24
+	veth_to_bridge gw2 lan br1 10.7.0.2/24
+	veth_to_bridge gw1 sync br2 10.2.0.1/24
+	veth_to_bridge gw2 sync br2 10.2.0.2/24
 	$ip -n peer addr add $site/24 dev lo
 	$ip -n peer route add 10.7.0.0/24 via $vip
 	$ip -n lanhost route add default via $lanvip
@@ -259,14 +252,6 @@ vrrp_instance out {
 }
 CONF
 }
-start_keepalived() {
-	local name=$1
-	$ip netns exec $name keepalived -n -l -D -f $work/$name-vrrp.conf -p $work/$name.ka.pid \
-		-r $work/$name.vrrp.pid -c $work/$name.chk.pid --vrrp \
-		>>$work/$name-keepalived.log 2>&1 &
-	echo $! >$work/$name.keepalived.pid
-	disown
-}
 has_addr() { $ip -n "$1" addr show | grep -q " $2/"; }
 
 # The CHILD_SA as node NAME's charon lists it: "STATE IN_SPI OUT_SPI".
@@ -330,9 +315,9 @@ if [ "$mode" = safailover ]; then
 	check gw2_safailover_started start_safailover gw2
 	check backend_is_$expected test "$(field gw1 .backend)" = "$expected"
 fi
-start_keepalived gw1
+start_keepalived $work gw1
 check gw1_holds_the_vips wait_until 20 has_addr gw1 $lanvip
-start_keepalived gw2
+start_keepalived $work gw2
 check peer_charon_started start_charon peer
 check conns_peer_loaded load_conns peer
 check child_sa_up wait_until 60 child_installed peer

@@ -130,3 +130,28 @@ esp_pair_sas() {
 			replay-window 32 || return 1
 	done
 }
+
+# NS gets DEV, a veth whose other end (NS-DEV) is a port of BRIDGE, with
+# ADDRESS, both ends up.
+# Usage: veth_to_bridge NS DEV BRIDGE ADDRESS
+veth_to_bridge() {
+	local ns=$1 dev=$2 br=$3 addr=$4
+	/usr/sbin/ip link add $ns-$dev type veth peer name $dev netns $ns &&
+	/usr/sbin/ip link set $ns-$dev master $br up &&
+	/usr/sbin/ip -n $ns addr add $addr dev $dev &&
+	/usr/sbin/ip -n $ns link set $dev up
+}
+
+# keepalived in network namespace NAME with DIR/NAME-vrrp.conf, its pid
+# files and log in DIR, in the background (as the VM has no init for it:
+# -n -l -D); the parent's pid in DIR/NAME.keepalived.pid (it respawns a
+# killed VRRP child: kill the parent).
+# Usage: start_keepalived DIR NAME
+start_keepalived() {
+	local dir=$1 name=$2
+	/usr/sbin/ip netns exec $name keepalived -n -l -D -f $dir/$name-vrrp.conf \
+		-p $dir/$name.ka.pid -r $dir/$name.vrrp.pid -c $dir/$name.chk.pid --vrrp \
+		>>$dir/$name-keepalived.log 2>&1 &
+	echo $! >$dir/$name.keepalived.pid
+	disown
+}
