@@ -12,7 +12,8 @@ packages=(linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	nlohmann-json3-dev jq libbenchmark-dev libmnl-dev
 	libtoml11-dev libcpp-httplib-dev keepalived openssl tcpdump
 	debhelper dh-dkms dkms pkgconf systemd man-db
-	strongswan-charon strongswan-swanctl libcharon-extra-plugins iputils-arping)
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins iputils-arping
+	nftables libnftables-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -105,8 +105,8 @@ Result<Config> load_config(const std::string &path)
 
 	try {
 		const auto root = toml::parse(path);
-		if (auto k = unknown_key(root, {"node", "role", "sa_owner", "sync", "replay",
-						"control", "metrics"}))
+		if (auto k = unknown_key(root, {"node", "role", "sa_owner", "esp_fence", "sync",
+						"replay", "control", "metrics"}))
 			return invalid(path, "unknown key " + *k);
 		c.node = toml::find<std::string>(root, "node");
 		if (!valid_node_name(c.node))
@@ -119,6 +119,7 @@ Result<Config> load_config(const std::string &path)
 		if (owner != "safailover" && owner != "ike")
 			return invalid(path, "sa_owner: safailover or ike");
 		c.sa_owner = owner == "ike" ? SaOwner::ike : SaOwner::safailover;
+		c.esp_fence = get_or<bool>(root, "esp_fence", c.sa_owner == SaOwner::ike);
 
 		const auto &sync = toml::find(root, "sync");
 		if (auto k = unknown_key(sync, {"listen", "peers", "certificate", "key", "ca",

@@ -38,6 +38,11 @@ struct Config {
 	std::string node;
 	Role initial_role = Role::standby;
 	SaOwner sa_owner = SaOwner::safailover;
+	// Drop the ESP this node sends while it is not active (esp_fence.hpp).
+	// On by default with sa_owner = "ike": the IKE daemon's policies
+	// would carry traffic on a passive node. Off by default otherwise:
+	// such a node holds BLOCK placeholders in their place.
+	bool esp_fence = false;
 	Endpoint listen;
 	std::vector<Endpoint> peers;
 	std::string certificate, key, ca;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "control_server.hpp"
+#include "esp_fence.hpp"
 #include "kernel_tables.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
@@ -83,10 +84,11 @@ constexpr long kMaxPendingLinks = 4;
 class DaemonImpl final : public Daemon {
 public:
 	DaemonImpl(Config config, KernelTables tables, TlsContext server, TlsContext client,
-		   std::unique_ptr<replay::Backend> backend, ControlServer control)
+		   std::unique_ptr<replay::Backend> backend, ControlServer control,
+		   std::optional<EspFence> fence)
 		: cfg_(std::move(config)), tables_(std::move(tables)), server_(std::move(server)),
 		  client_(std::move(client)), backend_(std::move(backend)),
-		  control_(std::move(control))
+		  control_(std::move(control)), fence_(std::move(fence))
 	{
 	}
 
@@ -119,9 +121,12 @@ public:
 		listen_fd_ = *fd;
 		if (cfg_.initial_role == Role::active) {
 			wanted_active_ = true;
+			if (auto r = set_fence(false, "started active"); !r)
+				return r.error();
 			return become_active();
 		}
-		return std::monostate{};
+		// Before anything else: a standby sends no ESP.
+		return set_fence(true, "started standby");
 	}
 
 	int run() override
@@ -672,6 +677,9 @@ private:
 		auto active = become_active();
 		if (!active)
 			return active;
+		// Only now: every SA still installed has its numbers.
+		if (auto r = set_fence(false, "took over"); !r)
+			return r.error();
 		if (report.failed)
 			return Error{EIO, std::to_string(report.failed) +
 						  " SAs or policies could not be set (see the log)"};
@@ -761,6 +769,10 @@ private:
 	// is (or will be) told to take over starts from exactly these numbers.
 	void stand_down(const char *why)
 	{
+		// First: what this node sends from now on would repeat numbers
+		// the next active uses. A fence that cannot close is logged;
+		// the stand-down goes on (the policies are blocked below).
+		(void)set_fence(true, why);
 		if (ike_owned())
 			return stand_down_ike_owned(why);
 		events_.reset();	// this node's own blocking is not news
@@ -899,6 +911,22 @@ private:
 		    !r && r.error().code != ESRCH)
 			log("error", "catch_up_failed", {{"sa", sa_text(u.id)},
 							 {"reason", r.error().message()}});
+		return std::monostate{};
+	}
+
+	// Closes (drop what this node sends as ESP) or opens the ESP fence,
+	// when there is one, and says so in the log.
+	Result<std::monostate> set_fence(bool closed, const char *why)
+	{
+		if (!fence_)
+			return std::monostate{};
+		auto r = closed ? fence_->close() : fence_->open_gate();
+		if (!r) {
+			log("error", "esp_fence_failed", {{"closing", closed ? "yes" : "no"},
+							  {"reason", r.error().message()}});
+			return Error{r.error().code, "ESP fence: " + r.error().message()};
+		}
+		log("info", closed ? "esp_fence_closed" : "esp_fence_opened", {{"reason", why}});
 		return std::monostate{};
 	}
 
@@ -1110,6 +1138,7 @@ private:
 			  {"wanted", wanted_active_ ? "active" : "standby"},
 			  {"epoch", epoch_},
 			  {"backend", replay::name(backend_->kind())},
+			  {"esp_fence", !fence_ ? "off" : fence_->closed() ? "closed" : "open"},
 			  {"links", links}};
 		if (role_ == Role::standby) {
 			s["synced"] = synced_;
@@ -1243,6 +1272,7 @@ private:
 	Clock::time_point rate_window_ = Clock::now();
 	// After metrics_: it serves them until destroyed.
 	std::unique_ptr<MetricsServer> metrics_http_;
+	std::optional<EspFence> fence_;
 };
 
 } // namespace
@@ -1266,9 +1296,17 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config)
 	auto control = ControlServer::open(config.control_socket);
 	if (!control)
 		return control.error();
+	std::optional<EspFence> fence;
+	if (config.esp_fence) {
+		auto f = EspFence::open();
+		if (!f)
+			return Error{f.error().code, "ESP fence: " + f.error().message()};
+		fence.emplace(std::move(*f));
+	}
 	auto d = std::make_unique<DaemonImpl>(std::move(config), std::move(*tables),
 					      std::move(*server), std::move(*client),
-					      std::move(*backend), std::move(*control));
+					      std::move(*backend), std::move(*control),
+					      std::move(fence));
 	if (auto r = d->start(); !r)
 		return r.error();
 	return std::unique_ptr<Daemon>(std::move(d));

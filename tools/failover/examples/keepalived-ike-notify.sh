@@ -6,7 +6,8 @@
 # numbers are set: on MASTER, safailover sets every SA's numbers, then
 # charon's HA segment is taken, then the LAN address the protected hosts
 # route through comes up (announced by gratuitous ARP); on BACKUP, FAULT or
-# STOP the reverse. The end-to-end test (tools/testing/pfkey_replay/guest/
+# STOP the reverse: safailover first, whose ESP fence then drops what the
+# node still sends. The end-to-end test (tools/testing/pfkey_replay/guest/
 # ike-test.sh) runs this very file.
 #   vrrp_notify_fifo /run/keepalived-vrrp.fifo
 #   vrrp_notify_fifo_script "/usr/local/sbin/keepalived-ike-notify.sh /run 10.7.0.10/24 lan /usr/sbin/safailover /run/safailover.sock"
@@ -40,10 +41,10 @@ while read -r what name state _; do
 		arping -q -U -c 2 -w 1 -I "$dev" "${lan%/*}" 2>>"$log"
 		;;
 	BACKUP | FAULT | STOP)
-		/usr/sbin/ip addr del "$lan" dev "$dev" 2>/dev/null
-		echo -1 >"$run/charon.ha"
 		[ "$safailover" = - ] ||
 			timeout 30 "$safailover" --control "$control" standby >>"$log" 2>&1
+		/usr/sbin/ip addr del "$lan" dev "$dev" 2>/dev/null
+		echo -1 >"$run/charon.ha"
 		;;
 	esac
 done <"$fifo"

@@ -72,6 +72,20 @@ TEST_F(ConfigFile, SasOwnedByAnIkeDaemon)
 	auto c = load(std::string("sa_owner = \"ike\"\n") + kMinimal);
 	ASSERT_TRUE(c.ok()) << c.error().context;
 	EXPECT_EQ(SaOwner::ike, c->sa_owner);
+	EXPECT_TRUE(c->esp_fence) << "on by default: the IKE daemon's policies carry traffic";
+	auto off = load(std::string("sa_owner = \"ike\"\nesp_fence = false\n") + kMinimal);
+	ASSERT_TRUE(off.ok()) << off.error().context;
+	EXPECT_FALSE(off->esp_fence);
+}
+
+TEST_F(ConfigFile, EspFenceOffByDefaultWithBlockPlaceholders)
+{
+	auto c = load(kMinimal);
+	ASSERT_TRUE(c.ok()) << c.error().context;
+	EXPECT_FALSE(c->esp_fence);
+	auto on = load(std::string("esp_fence = true\n") + kMinimal);
+	ASSERT_TRUE(on.ok()) << on.error().context;
+	EXPECT_TRUE(on->esp_fence);
 }
 
 TEST_F(ConfigFile, RefusesWhatIsWrongAndSaysWhere)
@@ -84,6 +98,7 @@ TEST_F(ConfigFile, RefusesWhatIsWrongAndSaysWhere)
 		{"bad endpoint", "node = \"x\"\n[sync]\nlisten = \"10.0.0.1\"\n", "sync.listen"},
 		{"bad role", "node = \"x\"\nrole = \"primary\"\n", "role"},
 		{"bad owner", "node = \"x\"\nsa_owner = \"charon\"\n", "sa_owner"},
+		{"fence not a boolean", "node = \"x\"\nesp_fence = \"yes\"\n", "esp_fence"},
 		{"syntax", "node = \n", "node"},
 		{"missing node", "[sync]\n", "node"},
 		{"node name", "node = \"gw 1\"\n", "node"},

@@ -291,7 +291,7 @@ outage_ms() {	# LOG SINCE: the longest time without a reply from SINCE on
 }
 
 modprobe=/usr/sbin/modprobe
-$modprobe -a drbg jitterentropy_rng sha3_generic esp4 xfrm_user gcm aes seqiv \
+$modprobe -a drbg jitterentropy_rng sha3_generic esp4 xfrm_user gcm aes seqiv nf_tables \
 	echainiv bridge veth 2>/dev/null
 say "$mode: peer, gw1 (active) and gw2 (passive) with strongSwan HA; VIP $vip"
 topology
@@ -341,6 +341,29 @@ replay_errors=$(peer_replay_errors)
 gw1_oseq=$($ip -n gw1 xfrm state list src $vip | sed -n 's/.*oseq \(0x[0-9a-f]*\).*/\1/p')
 echo "# before the crash: gw1's oseq $gw1_oseq, peer seq errors $seq_errors, replay $replay_errors"
 
+# A packet that reaches the passive gw2's policies (here its own, from its
+# LAN address) leaves encrypted with gw2's numbers, from 1: numbers the
+# peer has seen, under gw1's key. With safailover the ESP fence drops it;
+# without, the peer drops it as a replay (what the check of the baseline
+# shows: the probe reaches the peer, so the fence's check can fail).
+esp_fence_drops() {
+	in_ns gw2 nft list chain inet safailover esp_out 2>/dev/null |
+		awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) }
+			END { print n + 0 }'
+}
+[ "$mode" != safailover ] || check gw2_esp_fence_closed field_is gw2 .esp_fence closed
+in_ns gw2 ping -c 5 -i 0.2 -W 1 -I 10.7.0.2 $site >$work/leak-probe.log 2>&1
+sleep 1
+echo "# passive gw2 sent 5 pings into the tunnel: peer replay errors $replay_errors -> $(peer_replay_errors), fence drops $(esp_fence_drops)"
+if [ "$mode" = safailover ]; then
+	check gw2_esp_fence_dropped_the_probe test "$(esp_fence_drops)" -ge 5
+else
+	check passive_gw2_leaks_esp test "$(peer_replay_errors)" -gt "$replay_errors"
+	# The baseline's verdict is about the takeover, not this probe.
+	seq_errors=$(xfrm_stat XfrmInStateSeqError)
+	replay_errors=$(peer_replay_errors)
+fi
+
 # What leaves by gw2's outside port across the takeover: nothing the
 # tunnel carries in the clear. (Inbound, tcpdump sees the packets ESP
 # decapsulated too.)
@@ -367,6 +390,7 @@ if [ "$mode" = safailover ]; then
 	check peer_replay_errors_zero test "$replay_after" = "$replay_errors" -a \
 		"$seq_after" = "$seq_errors"
 	check gw2_took_over field_is gw2 .role active
+	check gw2_esp_fence_opened field_is gw2 .esp_fence open
 	check takeover_set_every_sa field_is gw2 .last_takeover.failed 0
 	check gw2_oseq_above_gw1s_last test $((gw2_oseq)) -gt $((gw1_oseq))
 else
