@@ -16,6 +16,7 @@
 #include "control_server.hpp"
 #include "esp_fence.hpp"
 #include "kernel_tables.hpp"
+#include "late_sas.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "shadow_table.hpp"
@@ -671,9 +672,13 @@ private:
 		}
 		last_takeover_ = {{"epoch", epoch_}, {"sas", view.sas.size()},
 				  {"policies", report.policies}, {"failed", report.failed},
+				  {"absent", report.absent}, {"late_sas", 0},
 				  {"handover", handed_over}, {"margin_max", report.margin_max},
 				  {"inbound_exposure_max", report.exposure_max},
 				  {"duration_ms", took * 1000}};
+		// The IKE daemon may still install SAs the old active used.
+		if (ike_owned() && margins)
+			late_.emplace(view, report, *margins, Clock::now() + LateSas::kWindow);
 		auto active = become_active();
 		if (!active)
 			return active;
@@ -773,6 +778,7 @@ private:
 		// the next active uses. A fence that cannot close is logged;
 		// the stand-down goes on (the policies are blocked below).
 		(void)set_fence(true, why);
+		late_.reset();
 		if (ike_owned())
 			return stand_down_ike_owned(why);
 		events_.reset();	// this node's own blocking is not news
@@ -976,6 +982,28 @@ private:
 			set_thresh(sa_id_of(record));
 	}
 
+	// An SA that appeared after the takeover read the SAD (late_sas.hpp).
+	void move_late_sa(const replay::SaId &id)
+	{
+		if (!late_)
+			return;
+		if (late_->over(Clock::now())) {
+			log("info", "late_sas_window_closed", {{"moved", std::to_string(late_->moved())}});
+			late_.reset();
+			return;
+		}
+		auto moved = late_->appeared(id, *backend_, tables_, Clock::now());
+		if (!moved) {
+			std::lock_guard g(metrics_.lock);
+			metrics_.takeover_failures++;
+			if (last_takeover_.is_object())
+				last_takeover_["failed"] = last_takeover_["failed"].get<std::uint64_t>() + 1;
+			return;
+		}
+		if (*moved && last_takeover_.is_object())
+			last_takeover_["late_sas"] = late_->moved();
+	}
+
 	void set_thresh(const replay::SaId &id)
 	{
 		if (auto r = backend_->set_thresh(id, cfg_.thresh_for(id)); !r && r.error().code != ESRCH)
@@ -1115,8 +1143,10 @@ private:
 			return;
 		}
 		for (auto &b : *bodies) {
-			if (const auto *r = std::get_if<SaRecord>(&b))
+			if (const auto *r = std::get_if<SaRecord>(&b)) {
+				move_late_sa(sa_id_of(r->netlink));
 				set_thresh(sa_id_of(r->netlink));
+			}
 			// With an IKE daemon's SAs a standby needs to hear of
 			// deletions only (to forget their numbers).
 			if (!ike_owned() || std::holds_alternative<SaDelete>(b))
@@ -1273,6 +1303,7 @@ private:
 	// After metrics_: it serves them until destroyed.
 	std::unique_ptr<MetricsServer> metrics_http_;
 	std::optional<EspFence> fence_;
+	std::optional<LateSas> late_;
 };
 
 } // namespace

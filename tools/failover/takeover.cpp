@@ -97,6 +97,7 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 		if (auto r = set_forward(backend, kernel, sa, out.step.state, "takeover_sa"); !r) {
 			if (r.error().code == ESRCH && absent == AbsentSa::skipped) {
 				report.absent++;
+				out.absent = true;
 				log("info", "takeover_sa_absent", {{"sa", sa_text(sa.id)}});
 				continue;
 			}

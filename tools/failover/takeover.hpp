@@ -30,6 +30,7 @@ struct SaOutcome {
 	replay::SaId id;
 	TakeoverStep step;		// what was to be set
 	std::optional<Error> error;	// why it was not: the SA is fenced
+	bool absent = false;		// not in this kernel (AbsentSa::skipped)
 };
 
 struct TakeoverReport {

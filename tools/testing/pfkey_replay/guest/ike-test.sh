@@ -377,6 +377,20 @@ for p in $work/gw1/charon.pid $work/gw1.keepalived.pid $work/gw1.daemon.pid; do
 done
 for dev in out lan sync; do $ip -n gw1 link set $dev down; done
 check gw2_takes_the_vips wait_until 20 has_addr gw2 $lanvip
+if [ "$mode" = safailover ]; then
+	# An SA strongSwan's HA installs after the takeover read the SAD (an
+	# HA message still in flight): safailover moves it by the margin too,
+	# within LateSas::kWindow (10 s) of the takeover.
+	late_spi=0x0c0ffee1
+	late() { $ip -n gw2 xfrm state "$1" src $vip dst $peer proto esp spi $late_spi "${@:2}"; }
+	late_oseq() { late get | sed -n 's/.*oseq \(0x[0-9a-f]*\).*/\1/p'; }
+	late_moved() { [ $(($(late_oseq))) -ge 256 ]; }
+	late add reqid 4242 mode tunnel replay-window 32 \
+		aead 'rfc4106(gcm(aes))' 0x$(printf '%040x' 1) 128
+	check late_sa_moved_by_the_margin wait_until 8 late_moved
+	echo "# the late SA's oseq: $(late_oseq)"
+	late del
+fi
 check traffic_resumes_through_gw2 wait_until 60 replies_after $work/ping.log "$t0" 100
 check traffic_back_resumes wait_until 30 replies_after $work/ping-back.log "$t0" 100
 echo "# outage LAN->site $(outage_ms $work/ping.log "$t0") ms, site->LAN $(outage_ms $work/ping-back.log "$t0") ms"

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "late_sas.hpp"
+
+#include <cerrno>
+
+#include "log.hpp"
+
+namespace failover {
+
+LateSas::LateSas(const ShadowView &view, const TakeoverReport &report, Margins margins,
+		 Clock::time_point until)
+	: margins_(std::move(margins)), until_(until)
+{
+	for (const auto &out : report.sas) {
+		const auto key = key_of(out.id);
+		if (!out.absent) {
+			settled_.insert(key);
+			continue;
+		}
+		if (auto it = view.sas.find(key); it != view.sas.end())
+			reported_.emplace(key, it->second);
+	}
+}
+
+Result<bool> LateSas::appeared(const replay::SaId &id, replay::Backend &backend,
+			       KernelSink &kernel, Clock::time_point now)
+{
+	const auto key = key_of(id);
+	if (over(now) || settled_.count(key))
+		return false;
+	ShadowSa sa;
+	if (auto it = reported_.find(key); it != reported_.end()) {
+		sa = it->second;
+	} else {
+		auto in_kernel = backend.get(id);
+		if (!in_kernel)
+			return in_kernel.error();
+		sa.id = id;
+		sa.state = in_kernel->state;
+	}
+	const TakeoverStep step = plan_takeover(
+		sa.state, MarginInputs{sa.thresh.value_or(margins_.thresh_for(id)),
+				       sa.rate.peak_pps(), margins_.lag_s, margins_.staleness_s,
+				       margins_.floor});
+	// Never installed from here: the SA is the IKE daemon's.
+	sa.record.clear();
+	if (auto r = set_forward(backend, kernel, sa, step.state, "takeover_late_sa"); !r) {
+		auto gone = kernel.delete_sa(id);
+		log("error", "takeover_sa_failed",
+		    {{"sa", sa_text(id)}, {"reason", r.error().message()},
+		     {"fenced", gone || gone.error().code == ESRCH ? "SA deleted"
+							     : gone.error().message()}});
+		settled_.insert(key);
+		return r.error();
+	}
+	settled_.insert(key);
+	reported_.erase(key);
+	moved_++;
+	return true;
+}
+
+} // namespace failover

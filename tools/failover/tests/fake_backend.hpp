@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+// A replay backend for tests, and the views and margins the takeover tests
+// feed it.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <map>
+
+#include "fake_kernel.hpp"
+#include "replay/backend.hpp"
+#include "samples.hpp"
+#include "takeover.hpp"
+
+namespace failover {
+
+// Replay state in memory. set_state moves forward only, as the kernel's
+// merge does: a step back of either counter is ERANGE.
+class FakeBackend final : public replay::Backend {
+public:
+	replay::Kind kind() const override { return replay::Kind::netlink; }
+	Result<replay::SaReplay> get(const replay::SaId &id) override
+	{
+		auto it = sas.find(key_of(id));
+		if (auto m = missing_reads.find(id.spi); m != missing_reads.end() && m->second > 0) {
+			m->second--;
+			return Error{ESRCH, "no SA yet"};
+		}
+		if (it == sas.end())
+			return Error{ESRCH, "no SA"};
+		return it->second;
+	}
+	Result<std::vector<replay::SaReplay>> dump(std::uint8_t) override
+	{
+		if (dump_fails)
+			return Error{ENOBUFS, "dump"};
+		std::vector<replay::SaReplay> out;
+		for (const auto &[key, sa] : sas)
+			out.push_back(sa);
+		return out;
+	}
+	Result<replay::SaReplay> set_thresh(const replay::SaId &id,
+					    const replay::ReplayThresh &) override
+	{
+		return get(id);
+	}
+	Result<replay::SaReplay> set_state(const replay::SaId &id,
+					   const replay::ReplayState &state) override
+	{
+		sets++;
+		auto it = sas.find(key_of(id));
+		if (it == sas.end())
+			return Error{ESRCH, "no SA"};
+		if (auto f = fail_with.find(id.spi); f != fail_with.end())
+			return Error{f->second, "set_state"};
+		// Packets the SA took after the caller's read.
+		if (auto p = packets_before_set.find(id.spi); p != packets_before_set.end()) {
+			it->second.state = p->second;
+			packets_before_set.erase(p);
+		}
+		auto &now = it->second.state;
+		if (state.oseq < now.oseq || state.seq < now.seq)
+			return Error{ERANGE, "set_state"};
+		now = state;
+		return it->second;
+	}
+	Result<std::monostate> subscribe() override { return std::monostate{}; }
+	Result<replay::Event> next_event(std::chrono::milliseconds) override
+	{
+		return Error{ETIMEDOUT, "no events"};
+	}
+	int event_fd() const override { return -1; }
+
+	// An SA this kernel has, in @kernel's SAD and here.
+	void add(FakeKernel &kernel, std::uint32_t spi, const replay::ReplayState &state)
+	{
+		const Bytes record = sample_newsa(spi);
+		ASSERT_TRUE(kernel.install_sa(record, KernelSink::Existing::keep).ok());
+		const replay::SaId id = sa_id_of(record);
+		sas[key_of(id)] = replay::SaReplay{id, 1, std::nullopt, state};
+	}
+	replay::ReplayState state(std::uint32_t spi) const
+	{
+		return sas.at(key_of(sa_id_of(sample_newsa(spi)))).state;
+	}
+
+	std::map<SaKey, replay::SaReplay> sas;
+	std::map<std::uint32_t, int> fail_with;
+	std::map<std::uint32_t, replay::ReplayState> packets_before_set;
+	// Reads that miss an SA before it shows (installed by someone else).
+	std::map<std::uint32_t, int> missing_reads;
+	int sets = 0;
+	bool dump_fails = false;
+};
+
+inline replay::ReplayState numbers(std::uint64_t oseq, std::uint64_t seq, std::uint32_t bitmap = 1)
+{
+	return {false, 0, oseq, seq, 32, {bitmap}};
+}
+
+// A synced view of @spis with @state each, and one policy.
+inline ShadowView view_of(std::initializer_list<std::pair<std::uint32_t, replay::ReplayState>> sas)
+{
+	ShadowView view;
+	for (const auto &[spi, state] : sas) {
+		ShadowSa sa;
+		sa.record = sample_newsa(spi);
+		sa.id = sa_id_of(sa.record);
+		sa.state = state;
+		view.sas[key_of(sa.id)] = std::move(sa);
+	}
+	const Bytes policy = sample_newpolicy();
+	view.policies[policy_key(policy)] = policy;
+	return view;
+}
+
+inline Margins margins()
+{
+	return Margins{0.5, 1.0, 1024,
+		       [](const replay::SaId &) { return replay::ReplayThresh{1000, 1000}; }};
+}
+
+// SAs of an IKE daemon (sa_owner = "ike"): the view has numbers and no
+// records, the kernel has what the IKE daemon's HA installed.
+inline ShadowView numbers_only(std::initializer_list<std::pair<std::uint32_t, replay::ReplayState>> sas)
+{
+	ShadowView view;
+	for (const auto &[spi, state] : sas) {
+		ShadowSa sa;
+		sa.id = sa_id_of(sample_newsa(spi));
+		sa.state = state;
+		view.sas[key_of(sa.id)] = std::move(sa);
+	}
+	return view;
+}
+
+} // namespace failover

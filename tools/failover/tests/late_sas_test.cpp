@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "late_sas.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fake_backend.hpp"
+
+namespace failover {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = LateSas::Clock;
+
+replay::SaId id_of(std::uint32_t spi) { return sa_id_of(sample_newsa(spi)); }
+
+// A takeover of @view over @backend's kernel, then the late SAs it left.
+struct AfterTakeover {
+	FakeKernel kernel;
+	FakeBackend backend;
+	Clock::time_point at = Clock::now();
+	std::optional<LateSas> late;
+
+	void take_over(const ShadowView &view)
+	{
+		const TakeoverReport report =
+			execute_takeover(view, margins(), backend, kernel, AbsentSa::skipped);
+		late.emplace(view, report, margins(), at + LateSas::kWindow);
+	}
+	Result<bool> appears(std::uint32_t spi, replay::ReplayState state,
+			     Clock::duration after = 1s)
+	{
+		backend.add(kernel, spi, state);
+		return late->appeared(id_of(spi), backend, kernel, at + after);
+	}
+};
+
+TEST(LateSas, AnSaTheActiveReportedThatAppearsLateMovesPastItsReport)
+{
+	// The old active reported 0x2002; the HA message that installs it on
+	// this node came after the takeover read the SAD.
+	AfterTakeover t;
+	t.backend.add(t.kernel, 0x2001, numbers(0, 0, 0));
+	t.take_over(numbers_only({{0x2001, numbers(500, 6)}, {0x2002, numbers(7000, 90)}}));
+
+	auto moved = t.appears(0x2002, numbers(0, 0, 0));
+	ASSERT_TRUE(moved.ok()) << moved.error().message();
+	EXPECT_TRUE(*moved);
+	EXPECT_GE(t.backend.state(0x2002).oseq, 7000u + 1024u);
+	EXPECT_EQ(90u, t.backend.state(0x2002).seq) << "inbound: the report, as is";
+	EXPECT_EQ(1u, t.late->moved());
+}
+
+TEST(LateSas, AnSaNobodyReportedMovesByTheMarginFromItsOwnNumbers)
+{
+	// A CHILD_SA the old active rekeyed to just before it died: it sent
+	// on it, under N packets, before any report.
+	AfterTakeover t;
+	t.take_over(numbers_only({}));
+
+	auto moved = t.appears(0x3001, numbers(3, 0, 0));
+	ASSERT_TRUE(moved.ok());
+	EXPECT_TRUE(*moved);
+	EXPECT_GE(t.backend.state(0x3001).oseq, 3u + 1024u);
+	EXPECT_EQ(0u, t.backend.state(0x3001).seq);
+}
+
+TEST(LateSas, AnSaTheTakeoverMovedIsNotMovedAgain)
+{
+	AfterTakeover t;
+	t.backend.add(t.kernel, 0x2001, numbers(0, 0, 0));
+	t.take_over(numbers_only({{0x2001, numbers(500, 6)}}));
+	const auto set = t.backend.state(0x2001);
+
+	// strongSwan updates it (an UPDSA event): not news.
+	auto again = t.late->appeared(id_of(0x2001), t.backend, t.kernel, t.at + 1s);
+	ASSERT_TRUE(again.ok());
+	EXPECT_FALSE(*again);
+	EXPECT_EQ(set.oseq, t.backend.state(0x2001).oseq);
+}
+
+TEST(LateSas, EachLateSaMovesOnce)
+{
+	AfterTakeover t;
+	t.take_over(numbers_only({}));
+	ASSERT_TRUE(t.appears(0x3001, numbers(0, 0, 0)).ok());
+	const auto first = t.backend.state(0x3001).oseq;
+	auto again = t.late->appeared(id_of(0x3001), t.backend, t.kernel, t.at + 2s);
+	ASSERT_TRUE(again.ok());
+	EXPECT_FALSE(*again);
+	EXPECT_EQ(first, t.backend.state(0x3001).oseq);
+}
+
+TEST(LateSas, AfterTheWindowNothingMoves)
+{
+	AfterTakeover t;
+	t.take_over(numbers_only({{0x2002, numbers(7000, 90)}}));
+	auto moved = t.appears(0x2002, numbers(0, 0, 0), LateSas::kWindow + 1s);
+	ASSERT_TRUE(moved.ok());
+	EXPECT_FALSE(*moved);
+	EXPECT_EQ(0u, t.backend.state(0x2002).oseq);
+	EXPECT_TRUE(t.late->over(t.at + LateSas::kWindow + 1s));
+}
+
+TEST(LateSas, ALateSaThatCannotBeSetIsDeleted)
+{
+	AfterTakeover t;
+	t.take_over(numbers_only({{0x2002, numbers(7000, 90)}}));
+	t.backend.fail_with[0x2002] = EPERM;
+	auto moved = t.appears(0x2002, numbers(0, 0, 0));
+	ASSERT_FALSE(moved.ok());
+	EXPECT_EQ(EPERM, moved.error().code);
+	EXPECT_EQ(0u, t.kernel.sas.count(key_of(id_of(0x2002)))) << "fail closed";
+}
+
+} // namespace
+} // namespace failover
