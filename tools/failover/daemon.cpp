@@ -122,12 +122,12 @@ public:
 		listen_fd_ = *fd;
 		if (cfg_.initial_role == Role::active) {
 			wanted_active_ = true;
-			if (auto r = set_fence(false, "started active"); !r)
+			if (auto r = fence_to(EspFence::Mode::open, "started active"); !r)
 				return r.error();
 			return become_active();
 		}
 		// Before anything else: a standby sends no ESP.
-		return set_fence(true, "started standby");
+		return fence_to(EspFence::Mode::closed, "started standby");
 	}
 
 	int run() override
@@ -237,6 +237,7 @@ private:
 								 seconds_since(last_active_rx_) * 1000))}});
 			takeover_due_ = true;
 		}
+		keep_fence(now);
 		if (now - rate_window_ >= 1s) {
 			std::lock_guard g(metrics_.lock);
 			metrics_.notifications_per_s = notes_in_window_ /
@@ -601,8 +602,13 @@ private:
 	{
 		wanted_active_ = true;
 		takeover_due_ = false;
-		if (role_ == Role::active)
+		if (role_ == Role::active) {
+			// A fence a failed takeover left closed: the numbers were
+			// set then; only the fence did not follow.
+			if (fence_ && fence_->mode() == EspFence::Mode::closed && !late_)
+				return fence_to(EspFence::Mode::open, "takeover again");
 			return std::monostate{};
+		}
 		const auto started = Clock::now();
 		// The IKE daemon's SAs that the active never reported move too.
 		std::uint64_t unreported = 0;
@@ -683,7 +689,7 @@ private:
 		if (!active)
 			return active;
 		// Only now: every SA still installed has its numbers.
-		if (auto r = set_fence(false, "took over"); !r)
+		if (auto r = release_fence(); !r)
 			return r.error();
 		if (report.failed)
 			return Error{EIO, std::to_string(report.failed) +
@@ -777,7 +783,7 @@ private:
 		// First: what this node sends from now on would repeat numbers
 		// the next active uses. A fence that cannot close is logged;
 		// the stand-down goes on (the policies are blocked below).
-		(void)set_fence(true, why);
+		(void)fence_to(EspFence::Mode::closed, why);
 		late_.reset();
 		if (ike_owned())
 			return stand_down_ike_owned(why);
@@ -920,20 +926,73 @@ private:
 		return std::monostate{};
 	}
 
-	// Closes (drop what this node sends as ESP) or opens the ESP fence,
-	// when there is one, and says so in the log.
-	Result<std::monostate> set_fence(bool closed, const char *why)
+	// Moves the ESP fence, when there is one, to @mode (esp_fence.hpp),
+	// and says so in the log. Housekeeping applies it again if it fails.
+	Result<std::monostate> fence_to(EspFence::Mode mode, const char *why)
 	{
 		if (!fence_)
 			return std::monostate{};
-		auto r = closed ? fence_->close() : fence_->open_gate();
+		auto r = mode == EspFence::Mode::closed ? fence_->close()
+			 : mode == EspFence::Mode::open ? fence_->open()
+							: fence_->admit_only(late_ ? late_->spis()
+										   : std::set<std::uint32_t>{});
+		return fence_logged(r, why);
+	}
+	Result<std::monostate> fence_logged(const Result<std::monostate> &r, const char *why)
+	{
 		if (!r) {
-			log("error", "esp_fence_failed", {{"closing", closed ? "yes" : "no"},
+			log("error", "esp_fence_failed", {{"wanted", name(fence_->mode())},
 							  {"reason", r.error().message()}});
 			return Error{r.error().code, "ESP fence: " + r.error().message()};
 		}
-		log("info", closed ? "esp_fence_closed" : "esp_fence_opened", {{"reason", why}});
+		log("info", "esp_fence", {{"mode", name(fence_->mode())}, {"reason", why}});
 		return std::monostate{};
+	}
+
+	// The end of a takeover: what may send now. With an IKE daemon's SAs,
+	// those it installed since the SAD was read (before become_active
+	// heard its events) are moved first, and until LateSas::kWindow is
+	// over only the SPIs whose numbers are set may leave.
+	Result<std::monostate> release_fence()
+	{
+		if (!late_)
+			return fence_to(EspFence::Mode::open, "took over");
+		auto swept = late_->sweep(*backend_, tables_);
+		if (!swept)
+			log("error", "late_sas_sweep_failed", {{"reason", swept.error().message()}});
+		note_late_sas();
+		return fence_to(EspFence::Mode::admitting, "took over: SAs of set numbers only");
+	}
+
+	// Housekeeping: the late SAs' window closes with a last sweep, and the
+	// fence is applied again (nft flush ruleset removes it).
+	void keep_fence(Clock::time_point now)
+	{
+		if (late_ && late_->over(now)) {
+			auto swept = late_->sweep(*backend_, tables_);
+			log(swept ? "info" : "error", "late_sas_window_closed",
+			    {{"moved", std::to_string(late_->moved())},
+			     {"last_sweep", swept ? std::to_string(*swept) : swept.error().message()}});
+			note_late_sas();
+			late_.reset();
+			if (role_ == Role::active)
+				(void)fence_to(EspFence::Mode::open, "late SAs' window over");
+		}
+		if (!fence_ || now - fence_checked_ < 2s)
+			return;
+		fence_checked_ = now;
+		const bool was_applied = fence_->applied();
+		auto r = fence_->reassert();
+		if (!r && was_applied)
+			(void)fence_logged(r, "reasserted");
+		else if (r && !was_applied)
+			(void)fence_logged(r, "reasserted after a failure");
+	}
+
+	void note_late_sas()
+	{
+		if (late_ && last_takeover_.is_object())
+			last_takeover_["late_sas"] = late_->moved();
 	}
 
 	Result<std::monostate> become_active()
@@ -987,11 +1046,6 @@ private:
 	{
 		if (!late_)
 			return;
-		if (late_->over(Clock::now())) {
-			log("info", "late_sas_window_closed", {{"moved", std::to_string(late_->moved())}});
-			late_.reset();
-			return;
-		}
 		auto moved = late_->appeared(id, *backend_, tables_, Clock::now());
 		if (!moved) {
 			std::lock_guard g(metrics_.lock);
@@ -1000,8 +1054,11 @@ private:
 				last_takeover_["failed"] = last_takeover_["failed"].get<std::uint64_t>() + 1;
 			return;
 		}
-		if (*moved && last_takeover_.is_object())
-			last_takeover_["late_sas"] = late_->moved();
+		if (!*moved)
+			return;
+		note_late_sas();
+		if (fence_)
+			(void)fence_logged(fence_->admit(id.spi), "late SA moved");
 	}
 
 	void set_thresh(const replay::SaId &id)
@@ -1168,7 +1225,8 @@ private:
 			  {"wanted", wanted_active_ ? "active" : "standby"},
 			  {"epoch", epoch_},
 			  {"backend", replay::name(backend_->kind())},
-			  {"esp_fence", !fence_ ? "off" : fence_->closed() ? "closed" : "open"},
+			  {"esp_fence", fence_ ? name(fence_->mode()) : "off"},
+			  {"esp_fence_applied", !fence_ || fence_->applied()},
 			  {"links", links}};
 		if (role_ == Role::standby) {
 			s["synced"] = synced_;
@@ -1304,6 +1362,7 @@ private:
 	std::unique_ptr<MetricsServer> metrics_http_;
 	std::optional<EspFence> fence_;
 	std::optional<LateSas> late_;
+	Clock::time_point fence_checked_ = Clock::now();
 };
 
 } // namespace
@@ -1329,7 +1388,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config)
 		return control.error();
 	std::optional<EspFence> fence;
 	if (config.esp_fence) {
-		auto f = EspFence::open();
+		auto f = EspFence::create();
 		if (!f)
 			return Error{f.error().code, "ESP fence: " + f.error().message()};
 		fence.emplace(std::move(*f));

@@ -1,17 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
-// The ESP fence: an nftables table that drops every ESP and AH packet (and
-// ESP in UDP from port 4500) this node sends while it is not active.
+// The ESP fence: an nftables table that keeps a node that is not active
+// from sending ESP.
 //
 // An IKE daemon's HA installs the SAs and policies on the passive node too,
 // with the outbound numbers starting from 1. A packet that reaches such a
-// node's policy (a LAN host with a stale neighbour entry, a locally
-// generated one) would leave with a number the peer has seen, under the
-// same key: for AES-GCM, a nonce used twice. The fence drops those packets
-// after the kernel encrypted them, before they leave; the numbers they
-// took are overwritten by the next takeover.
+// node's policy (a LAN host with a stale neighbour entry, or the node's
+// own) would leave with a number the peer has seen, under the same key:
+// for AES-GCM, a nonce used twice.
+//
+// Closed, the table drops what an IPsec policy would encrypt before it is
+// encrypted (rt ipsec, in the output and forward hooks: whatever the
+// encapsulation, UDP on any port, TCP or offload), and what leaves as ESP,
+// AH or ESP in UDP from port 4500 all the same (an xfrm interface's
+// traffic meets no policy). Admitting, it lets out only the ESP and AH of
+// the SPIs whose numbers were set: what a new active sends while its IKE
+// daemon may still install SAs the old one used (late_sas.hpp). Open, it
+// drops nothing.
+//
+// Every change is one nftables transaction that declares the table again:
+// `nft flush ruleset` (Debian's nftables.service does it at every start)
+// removes it, and reassert() puts it back.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "frame.hpp"
@@ -22,25 +35,41 @@ namespace failover {
 
 class EspFence {
 public:
-	// Creates the table (family inet, "safailover") unless it exists.
-	static Result<EspFence> open();
+	enum class Mode { open, closed, admitting };
 
-	// Drops what the node sends as ESP, AH or ESP in UDP.
+	// The table (family inet, "safailover") as it is, or made open.
+	static Result<EspFence> create();
+
 	Result<std::monostate> close();
-	// Lets it through again: only once the node's numbers are set.
-	Result<std::monostate> open_gate();
-	bool closed() const { return closed_; }
+	// Only these SPIs' ESP and AH leave.
+	Result<std::monostate> admit_only(std::set<std::uint32_t> spis);
+	// One more SPI, in admitting mode.
+	Result<std::monostate> admit(std::uint32_t spi);
+	Result<std::monostate> open();
+	// The wanted mode again, in the kernel.
+	Result<std::monostate> reassert() { return apply(); }
+
+	Mode mode() const { return mode_; }
+	// False when the kernel may not hold the wanted mode: its last
+	// transaction failed.
+	bool applied() const { return applied_; }
 
 private:
 	struct CtxFree {
 		void operator()(nft_ctx *ctx) const;
 	};
 	explicit EspFence(std::unique_ptr<nft_ctx, CtxFree> ctx) : ctx_(std::move(ctx)) {}
+	Result<std::monostate> apply();
+	std::string transaction() const;
 	// Runs @commands as one nftables transaction.
 	Result<std::monostate> run(const std::string &commands);
 
 	std::unique_ptr<nft_ctx, CtxFree> ctx_;
-	bool closed_ = false;
+	Mode mode_ = Mode::open;
+	std::set<std::uint32_t> admitted_;
+	bool applied_ = false;
 };
+
+const char *name(EspFence::Mode mode);
 
 } // namespace failover

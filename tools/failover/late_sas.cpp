@@ -2,6 +2,7 @@
 #include "late_sas.hpp"
 
 #include <cerrno>
+#include <netinet/in.h>
 
 #include "log.hpp"
 
@@ -13,10 +14,12 @@ LateSas::LateSas(const ShadowView &view, const TakeoverReport &report, Margins m
 {
 	for (const auto &out : report.sas) {
 		const auto key = key_of(out.id);
-		if (!out.absent) {
+		if (!out.absent && !out.error) {
 			settled_.insert(key);
 			continue;
 		}
+		// Absent, or failed and deleted: if it comes, it moves past the
+		// old active's report.
 		if (auto it = view.sas.find(key); it != view.sas.end())
 			reported_.emplace(key, it->second);
 	}
@@ -25,14 +28,46 @@ LateSas::LateSas(const ShadowView &view, const TakeoverReport &report, Margins m
 Result<bool> LateSas::appeared(const replay::SaId &id, replay::Backend &backend,
 			       KernelSink &kernel, Clock::time_point now)
 {
+	if (over(now))
+		return false;
+	return move(id, backend, kernel);
+}
+
+Result<std::uint64_t> LateSas::sweep(replay::Backend &backend, KernelSink &kernel)
+{
+	std::uint64_t n = 0;
+	for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
+		auto sas = backend.dump(proto);
+		if (!sas)
+			return sas.error();
+		for (const auto &sa : *sas) {
+			auto r = move(sa.id, backend, kernel);
+			n += r && *r;
+		}
+	}
+	return n;
+}
+
+std::set<std::uint32_t> LateSas::spis() const
+{
+	std::set<std::uint32_t> out;
+	for (const auto &key : settled_)
+		out.insert(std::get<0>(key));
+	return out;
+}
+
+Result<bool> LateSas::move(const replay::SaId &id, replay::Backend &backend, KernelSink &kernel)
+{
 	const auto key = key_of(id);
-	if (over(now) || settled_.count(key))
+	if (settled_.count(key))
 		return false;
 	ShadowSa sa;
 	if (auto it = reported_.find(key); it != reported_.end()) {
 		sa = it->second;
 	} else {
 		auto in_kernel = backend.get(id);
+		if (!in_kernel && in_kernel.error().code == ESRCH)
+			return false;	// deleted again: nothing to move
 		if (!in_kernel)
 			return in_kernel.error();
 		sa.id = id;
@@ -45,12 +80,13 @@ Result<bool> LateSas::appeared(const replay::SaId &id, replay::Backend &backend,
 	// Never installed from here: the SA is the IKE daemon's.
 	sa.record.clear();
 	if (auto r = set_forward(backend, kernel, sa, step.state, "takeover_late_sa"); !r) {
+		if (r.error().code == ESRCH)
+			return false;
 		auto gone = kernel.delete_sa(id);
 		log("error", "takeover_sa_failed",
 		    {{"sa", sa_text(id)}, {"reason", r.error().message()},
 		     {"fenced", gone || gone.error().code == ESRCH ? "SA deleted"
 							     : gone.error().message()}});
-		settled_.insert(key);
 		return r.error();
 	}
 	settled_.insert(key);

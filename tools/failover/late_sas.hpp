@@ -32,14 +32,23 @@ public:
 
 	// An SA appeared in the kernel (a NEWSA or UPDSA event) at @now. True
 	// when it was moved; false when the takeover or an earlier event
-	// moved it already, or the window is over. An SA that cannot be moved
-	// is deleted (it must carry no traffic) and the error returned.
+	// moved it already, it is gone again, or the window is over. An SA
+	// that cannot be moved is deleted (it must carry no traffic) and the
+	// error returned.
 	Result<bool> appeared(const replay::SaId &id, replay::Backend &backend, KernelSink &kernel,
 			      Clock::time_point now);
+	// Every ESP and AH SA of the kernel not moved yet is moved: those
+	// installed before the events were heard, or whose event was lost.
+	// How many; an error when the SAD cannot be read.
+	Result<std::uint64_t> sweep(replay::Backend &backend, KernelSink &kernel);
 	bool over(Clock::time_point now) const { return now > until_; }
 	std::uint64_t moved() const { return moved_; }
+	// The SPIs whose numbers are set: what may leave (esp_fence.hpp).
+	std::set<std::uint32_t> spis() const;
 
 private:
+	Result<bool> move(const replay::SaId &id, replay::Backend &backend, KernelSink &kernel);
+
 	std::map<SaKey, ShadowSa> reported_;	// of the view, absent at the takeover
 	std::set<SaKey> settled_;		// moved, at the takeover or since
 	Margins margins_;

@@ -44,7 +44,8 @@ int control(const std::string &path, const std::string &command)
 // For keepalived's track_script: a standby that has no complete view, or
 // whose active went quiet, should not be promoted while the other node can
 // be (the script lowers this node's priority; it does not forbid a
-// takeover when this node is all there is).
+// takeover when this node is all there is); nor should an active node stay
+// so while its ESP fence keeps it dark.
 int ready(const std::string &path)
 {
 	auto reply = failover::control_request(path, "status", kControlTimeout);
@@ -55,8 +56,14 @@ int ready(const std::string &path)
 	const auto j = nlohmann::json::parse(*reply, nullptr, false);
 	if (j.is_discarded() || !j.contains("role"))
 		return kExitFailed;
-	if (j["role"] == "active")
-		return 0;
+	if (j["role"] == "active") {
+		// Active but fenced: the numbers were set, the fence did not
+		// open (nftables refused); housekeeping keeps trying.
+		if (j.value("esp_fence", "off") != "closed" && j.value("esp_fence_applied", true))
+			return 0;
+		std::cerr << "safailover: not ready: active, but its ESP fence is not open\n";
+		return kExitFailed;
+	}
 	const bool synced = j.value("synced", false);
 	if (synced && j.value("live_active", false))
 		return 0;

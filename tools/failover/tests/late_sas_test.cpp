@@ -112,5 +112,53 @@ TEST(LateSas, ALateSaThatCannotBeSetIsDeleted)
 	EXPECT_EQ(0u, t.kernel.sas.count(key_of(id_of(0x2002)))) << "fail closed";
 }
 
+TEST(LateSas, AnSaDeletedAgainBeforeItMovesIsNotAFailure)
+{
+	AfterTakeover t;
+	t.take_over(numbers_only({}));
+	// Its event came; strongSwan deleted it before it was read.
+	auto moved = t.late->appeared(id_of(0x3001), t.backend, t.kernel, t.at + 1s);
+	ASSERT_TRUE(moved.ok()) << moved.error().message();
+	EXPECT_FALSE(*moved);
+}
+
+TEST(LateSas, AnSaThatFailedAtTheTakeoverMovesWhenItComesBack)
+{
+	AfterTakeover t;
+	t.backend.add(t.kernel, 0x2001, numbers(0, 0, 0));
+	t.backend.fail_with[0x2001] = EPERM;
+	t.take_over(numbers_only({{0x2001, numbers(500, 6)}}));
+	ASSERT_EQ(0u, t.kernel.sas.count(key_of(id_of(0x2001)))) << "deleted at the takeover";
+	t.backend.fail_with.clear();
+
+	auto moved = t.appears(0x2001, numbers(0, 0, 0));
+	ASSERT_TRUE(moved.ok());
+	EXPECT_TRUE(*moved);
+	EXPECT_GE(t.backend.state(0x2001).oseq, 500u + 1024u);
+}
+
+TEST(LateSas, SweepMovesWhatNoEventAnnounced)
+{
+	// Installed between the takeover's read of the SAD and the moment the
+	// new active heard the kernel's events.
+	AfterTakeover t;
+	t.backend.add(t.kernel, 0x2001, numbers(0, 0, 0));
+	t.take_over(numbers_only({{0x2001, numbers(500, 6)}, {0x2002, numbers(7000, 90)}}));
+	const auto first = t.backend.state(0x2001).oseq;
+	t.backend.add(t.kernel, 0x2002, numbers(0, 0, 0));
+	t.backend.add(t.kernel, 0x3001, numbers(4, 0, 0));
+
+	auto swept = t.late->sweep(t.backend, t.kernel);
+	ASSERT_TRUE(swept.ok());
+	EXPECT_EQ(2u, *swept);
+	EXPECT_EQ(first, t.backend.state(0x2001).oseq) << "moved once, at the takeover";
+	EXPECT_GE(t.backend.state(0x2002).oseq, 7000u + 1024u);
+	EXPECT_GE(t.backend.state(0x3001).oseq, 4u + 1024u);
+	EXPECT_EQ((std::set<std::uint32_t>{0x2001, 0x2002, 0x3001}), t.late->spis());
+
+	t.backend.dump_fails = true;
+	EXPECT_FALSE(t.late->sweep(t.backend, t.kernel).ok());
+}
+
 } // namespace
 } // namespace failover
