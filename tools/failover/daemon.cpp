@@ -14,9 +14,8 @@
 #include <unistd.h>
 
 #include "control_server.hpp"
-#include "esp_fence.hpp"
+#include "egress_control.hpp"
 #include "kernel_tables.hpp"
-#include "late_sas.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "shadow_table.hpp"
@@ -89,7 +88,7 @@ public:
 		   std::optional<EspFence> fence)
 		: cfg_(std::move(config)), tables_(std::move(tables)), server_(std::move(server)),
 		  client_(std::move(client)), backend_(std::move(backend)),
-		  control_(std::move(control)), fence_(std::move(fence))
+		  control_(std::move(control)), egress_(std::move(fence), *backend_, tables_)
 	{
 	}
 
@@ -122,12 +121,12 @@ public:
 		listen_fd_ = *fd;
 		if (cfg_.initial_role == Role::active) {
 			wanted_active_ = true;
-			if (auto r = fence_to(EspFence::Mode::open, "started active"); !r)
+			if (auto r = egress_.open("started active"); !r)
 				return r.error();
 			return become_active();
 		}
 		// Before anything else: a standby sends no ESP.
-		return fence_to(EspFence::Mode::closed, "started standby");
+		return egress_.stop("started standby");
 	}
 
 	int run() override
@@ -237,7 +236,7 @@ private:
 								 seconds_since(last_active_rx_) * 1000))}});
 			takeover_due_ = true;
 		}
-		keep_fence(now);
+		egress_.keep(now, role_ == Role::active);
 		if (now - rate_window_ >= 1s) {
 			std::lock_guard g(metrics_.lock);
 			metrics_.notifications_per_s = notes_in_window_ /
@@ -605,8 +604,8 @@ private:
 		if (role_ == Role::active) {
 			// A fence a failed takeover left closed: the numbers were
 			// set then; only the fence did not follow.
-			if (fence_ && fence_->mode() == EspFence::Mode::closed && !late_)
-				return fence_to(EspFence::Mode::open, "takeover again");
+			if (egress_.fenced())
+				return egress_.open("takeover again");
 			return std::monostate{};
 		}
 		const auto started = Clock::now();
@@ -678,19 +677,19 @@ private:
 		}
 		last_takeover_ = {{"epoch", epoch_}, {"sas", view.sas.size()},
 				  {"policies", report.policies}, {"failed", report.failed},
-				  {"absent", report.absent}, {"late_sas", 0},
+				  {"absent", report.absent},
 				  {"handover", handed_over}, {"margin_max", report.margin_max},
 				  {"inbound_exposure_max", report.exposure_max},
 				  {"duration_ms", took * 1000}};
 		// The IKE daemon may still install SAs the old active used.
 		if (ike_owned() && margins)
-			late_.emplace(view, report, *margins, Clock::now() + LateSas::kWindow);
+			egress_.expect_late_sas(view, report, *margins);
 		auto active = become_active();
 		if (!active)
 			return active;
 		// Only now: every SA still installed has its numbers.
-		if (auto r = release_fence(); !r)
-			return r.error();
+		if (auto released = egress_.release(); !released)
+			return released.error();
 		if (report.failed)
 			return Error{EIO, std::to_string(report.failed) +
 						  " SAs or policies could not be set (see the log)"};
@@ -783,8 +782,7 @@ private:
 		// First: what this node sends from now on would repeat numbers
 		// the next active uses. A fence that cannot close is logged;
 		// the stand-down goes on (the policies are blocked below).
-		(void)fence_to(EspFence::Mode::closed, why);
-		late_.reset();
+		(void)egress_.stop(why);
 		if (ike_owned())
 			return stand_down_ike_owned(why);
 		events_.reset();	// this node's own blocking is not news
@@ -926,75 +924,6 @@ private:
 		return std::monostate{};
 	}
 
-	// Moves the ESP fence, when there is one, to @mode (esp_fence.hpp),
-	// and says so in the log. Housekeeping applies it again if it fails.
-	Result<std::monostate> fence_to(EspFence::Mode mode, const char *why)
-	{
-		if (!fence_)
-			return std::monostate{};
-		auto r = mode == EspFence::Mode::closed ? fence_->close()
-			 : mode == EspFence::Mode::open ? fence_->open()
-							: fence_->admit_only(late_ ? late_->spis()
-										   : std::set<std::uint32_t>{});
-		return fence_logged(r, why);
-	}
-	Result<std::monostate> fence_logged(const Result<std::monostate> &r, const char *why)
-	{
-		if (!r) {
-			log("error", "esp_fence_failed", {{"wanted", name(fence_->mode())},
-							  {"reason", r.error().message()}});
-			return Error{r.error().code, "ESP fence: " + r.error().message()};
-		}
-		log("info", "esp_fence", {{"mode", name(fence_->mode())}, {"reason", why}});
-		return std::monostate{};
-	}
-
-	// The end of a takeover: what may send now. With an IKE daemon's SAs,
-	// those it installed since the SAD was read (before become_active
-	// heard its events) are moved first, and until LateSas::kWindow is
-	// over only the SPIs whose numbers are set may leave.
-	Result<std::monostate> release_fence()
-	{
-		if (!late_)
-			return fence_to(EspFence::Mode::open, "took over");
-		auto swept = late_->sweep(*backend_, tables_);
-		if (!swept)
-			log("error", "late_sas_sweep_failed", {{"reason", swept.error().message()}});
-		note_late_sas();
-		return fence_to(EspFence::Mode::admitting, "took over: SAs of set numbers only");
-	}
-
-	// Housekeeping: the late SAs' window closes with a last sweep, and the
-	// fence is applied again (nft flush ruleset removes it).
-	void keep_fence(Clock::time_point now)
-	{
-		if (late_ && late_->over(now)) {
-			auto swept = late_->sweep(*backend_, tables_);
-			log(swept ? "info" : "error", "late_sas_window_closed",
-			    {{"moved", std::to_string(late_->moved())},
-			     {"last_sweep", swept ? std::to_string(*swept) : swept.error().message()}});
-			note_late_sas();
-			late_.reset();
-			if (role_ == Role::active)
-				(void)fence_to(EspFence::Mode::open, "late SAs' window over");
-		}
-		if (!fence_ || now - fence_checked_ < 2s)
-			return;
-		fence_checked_ = now;
-		const bool was_applied = fence_->applied();
-		auto r = fence_->reassert();
-		if (!r && was_applied)
-			(void)fence_logged(r, "reasserted");
-		else if (r && !was_applied)
-			(void)fence_logged(r, "reasserted after a failure");
-	}
-
-	void note_late_sas()
-	{
-		if (late_ && last_takeover_.is_object())
-			last_takeover_["late_sas"] = late_->moved();
-	}
-
 	Result<std::monostate> become_active()
 	{
 		role_ = Role::active;
@@ -1044,21 +973,12 @@ private:
 	// An SA that appeared after the takeover read the SAD (late_sas.hpp).
 	void move_late_sa(const replay::SaId &id)
 	{
-		if (!late_)
-			return;
-		auto moved = late_->appeared(id, *backend_, tables_, Clock::now());
-		if (!moved) {
+		if (auto r = egress_.sa_appeared(id); !r) {
 			std::lock_guard g(metrics_.lock);
 			metrics_.takeover_failures++;
 			if (last_takeover_.is_object())
-				last_takeover_["failed"] = last_takeover_["failed"].get<std::uint64_t>() + 1;
-			return;
+				last_takeover_["failed"] = last_takeover_.value("failed", 0ULL) + 1;
 		}
-		if (!*moved)
-			return;
-		note_late_sas();
-		if (fence_)
-			(void)fence_logged(fence_->admit(id.spi), "late SA moved");
 	}
 
 	void set_thresh(const replay::SaId &id)
@@ -1225,8 +1145,8 @@ private:
 			  {"wanted", wanted_active_ ? "active" : "standby"},
 			  {"epoch", epoch_},
 			  {"backend", replay::name(backend_->kind())},
-			  {"esp_fence", fence_ ? name(fence_->mode()) : "off"},
-			  {"esp_fence_applied", !fence_ || fence_->applied()},
+			  {"esp_fence", egress_.fence_mode()},
+			  {"esp_fence_applied", egress_.fence_applied()},
 			  {"links", links}};
 		if (role_ == Role::standby) {
 			s["synced"] = synced_;
@@ -1243,8 +1163,10 @@ private:
 			s["live_active"] = staleness >= 0 &&
 					   staleness < 3 * cfg_.heartbeat.count() + 2000;
 		}
-		if (!last_takeover_.is_null())
+		if (!last_takeover_.is_null()) {
 			s["last_takeover"] = last_takeover_;
+			s["last_takeover"]["late_sas"] = egress_.late_moved();
+		}
 		return s;
 	}
 
@@ -1360,9 +1282,7 @@ private:
 	Clock::time_point rate_window_ = Clock::now();
 	// After metrics_: it serves them until destroyed.
 	std::unique_ptr<MetricsServer> metrics_http_;
-	std::optional<EspFence> fence_;
-	std::optional<LateSas> late_;
-	Clock::time_point fence_checked_ = Clock::now();
+	EgressControl egress_;
 };
 
 } // namespace
