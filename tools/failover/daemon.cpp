@@ -121,9 +121,9 @@ public:
 		listen_fd_ = *fd;
 		if (cfg_.initial_role == Role::active) {
 			wanted_active_ = true;
-			if (auto r = egress_.open("started active"); !r)
+			if (auto r = become_active(); !r)
 				return r.error();
-			return become_active();
+			return egress_.open("started active");
 		}
 		// Before anything else: a standby sends no ESP.
 		return egress_.stop("started standby");
@@ -682,11 +682,17 @@ private:
 				  {"inbound_exposure_max", report.exposure_max},
 				  {"duration_ms", took * 1000}};
 		// The IKE daemon may still install SAs the old active used.
-		if (ike_owned() && margins)
+		if (ike_owned() && margins) {
 			egress_.expect_late_sas(view, report, *margins);
+			late_failures_counted_ = 0;
+		}
 		auto active = become_active();
-		if (!active)
+		if (!active) {
+			// Deaf to the kernel's SA events: late SAs would go
+			// unmoved. Dark until a takeover again opens it.
+			(void)egress_.stop("active without SA events");
 			return active;
+		}
 		// Only now: every SA still installed has its numbers.
 		if (auto released = egress_.release(); !released)
 			return released.error();
@@ -971,15 +977,7 @@ private:
 	}
 
 	// An SA that appeared after the takeover read the SAD (late_sas.hpp).
-	void move_late_sa(const replay::SaId &id)
-	{
-		if (auto r = egress_.sa_appeared(id); !r) {
-			std::lock_guard g(metrics_.lock);
-			metrics_.takeover_failures++;
-			if (last_takeover_.is_object())
-				last_takeover_["failed"] = last_takeover_.value("failed", 0ULL) + 1;
-		}
-	}
+	void move_late_sa(const replay::SaId &id) { (void)egress_.sa_appeared(id); }
 
 	void set_thresh(const replay::SaId &id)
 	{
@@ -1112,6 +1110,8 @@ private:
 	{
 		auto bodies = events_->receive();
 		if (!bodies) {
+			if (bodies.error().code == ENOBUFS)
+				egress_.resweep();
 			if (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE)
 				resync_all(bodies.error().code == ENOBUFS ? "SAD/SPD events lost"
 									  : "SAD or SPD flushed");
@@ -1166,6 +1166,8 @@ private:
 		if (!last_takeover_.is_null()) {
 			s["last_takeover"] = last_takeover_;
 			s["last_takeover"]["late_sas"] = egress_.late_moved();
+			s["last_takeover"]["failed"] =
+				last_takeover_.value("failed", std::uint64_t{0}) + egress_.late_failed();
 		}
 		return s;
 	}
@@ -1239,6 +1241,11 @@ private:
 			}
 		}
 		metrics_.sync_lag_s = lag;
+		// Late SAs that could not be moved are takeover failures too.
+		if (egress_.late_failed() > late_failures_counted_) {
+			metrics_.takeover_failures += egress_.late_failed() - late_failures_counted_;
+			late_failures_counted_ = egress_.late_failed();
+		}
 		if (role_ == Role::standby) {
 			metrics_.sas = shadow_.view().sas.size();
 			metrics_.policies = shadow_.view().policies.size();
@@ -1283,6 +1290,7 @@ private:
 	// After metrics_: it serves them until destroyed.
 	std::unique_ptr<MetricsServer> metrics_http_;
 	EgressControl egress_;
+	std::uint64_t late_failures_counted_ = 0;
 };
 
 } // namespace

@@ -35,20 +35,29 @@ void EgressControl::expect_late_sas(const ShadowView &view, const TakeoverReport
 				    const Margins &margins)
 {
 	late_.emplace(view, report, margins, Clock::now() + LateSas::kWindow);
-	late_moved_ = 0;
+	late_moved_ = late_failed_ = 0;
+}
+
+bool EgressControl::sweep(const char *when)
+{
+	auto swept = late_->sweep(backend_, kernel_);
+	late_moved_ = late_->moved();
+	late_failed_ = late_->failed();
+	swept_ = Clock::now();
+	if (!swept)
+		log("error", "late_sas_sweep_failed", {{"when", when}, {"reason", swept.error().message()}});
+	return swept.ok();
 }
 
 Result<std::monostate> EgressControl::release()
 {
 	if (!late_)
 		return open("took over");
-	auto swept = late_->sweep(backend_, kernel_);
-	if (!swept)
-		log("error", "late_sas_sweep_failed", {{"reason", swept.error().message()}});
-	late_moved_ = late_->moved();
+	// An SA it could not reach stays unadmitted: dropped, not sent.
+	sweep("takeover");
 	if (!fence_)
 		return std::monostate{};
-	return logged(fence_->admit_only(late_->spis()), "took over: SAs of set numbers only");
+	return logged(fence_->admit_only(late_->admitted()), "took over: SAs of set numbers only");
 }
 
 Result<std::monostate> EgressControl::sa_appeared(const replay::SaId &id)
@@ -56,27 +65,39 @@ Result<std::monostate> EgressControl::sa_appeared(const replay::SaId &id)
 	if (!late_)
 		return std::monostate{};
 	auto moved = late_->appeared(id, backend_, kernel_, Clock::now());
+	late_failed_ = late_->failed();
 	if (!moved)
 		return moved.error();
 	if (!*moved)
 		return std::monostate{};
 	late_moved_ = late_->moved();
-	if (fence_)
-		(void)logged(fence_->admit(id.spi), "late SA moved");
+	if (fence_ && fence_->mode() == EspFence::Mode::admitting)
+		(void)logged(fence_->admit(Admitted{id.dst.family, id.dst.addr, id.spi}),
+			     "late SA moved");
 	return std::monostate{};
+}
+
+void EgressControl::resweep()
+{
+	if (!late_ || !sweep("events lost") || !fence_ ||
+	    fence_->mode() != EspFence::Mode::admitting)
+		return;
+	(void)logged(fence_->admit_only(late_->admitted()), "late SAs swept");
 }
 
 void EgressControl::keep(Clock::time_point now, bool active)
 {
-	if (late_ && late_->over(now)) {
-		auto swept = late_->sweep(backend_, kernel_);
-		late_moved_ = late_->moved();
-		log(swept ? "info" : "error", "late_sas_window_closed",
-		    {{"moved", std::to_string(late_moved_)},
-		     {"last_sweep", swept ? std::to_string(*swept) : swept.error().message()}});
-		late_.reset();
-		if (active)
-			(void)open("late SAs' window over");
+	if (late_ && late_->over(now) && now - swept_ >= kReassert) {
+		// Every SA there is moved, or deleted, before everything may
+		// leave; until then only the admitted ones do.
+		if (sweep("window over")) {
+			log("info", "late_sas_window_closed",
+			    {{"moved", std::to_string(late_moved_)},
+			     {"failed", std::to_string(late_failed_)}});
+			late_.reset();
+			if (active)
+				(void)open("late SAs' window over");
+		}
 	}
 	if (!fence_ || now - reasserted_ < kReassert)
 		return;

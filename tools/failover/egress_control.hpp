@@ -43,26 +43,33 @@ public:
 	// and admitted if it is a late one. An error when it could not be
 	// moved (it was deleted).
 	Result<std::monostate> sa_appeared(const replay::SaId &id);
+	// SA events were lost: the SAD is read again for late SAs.
+	void resweep();
 	// Housekeeping: the window closes with a last sweep (and the fence
-	// opens, on an @active node); the fence is applied again.
+	// opens, on an @active node; a sweep that failed is tried again,
+	// closed until it works); the fence is applied again.
 	void keep(Clock::time_point now, bool active);
 
 	bool fenced() const { return fence_ && fence_->mode() == EspFence::Mode::closed; }
 	bool late_window_open() const { return late_.has_value(); }
 	std::uint64_t late_moved() const { return late_moved_; }
+	// Late SAs that could not be moved since the last takeover.
+	std::uint64_t late_failed() const { return late_failed_; }
 	// "off", or the fence's mode, and whether the kernel holds it.
 	const char *fence_mode() const { return fence_ ? name(fence_->mode()) : "off"; }
 	bool fence_applied() const { return !fence_ || fence_->applied(); }
 
 private:
 	Result<std::monostate> logged(const Result<std::monostate> &r, const char *why);
+	// Sweeps the SAD for late SAs; false when it could not be read.
+	bool sweep(const char *when);
 
 	std::optional<EspFence> fence_;
 	std::optional<LateSas> late_;
-	std::uint64_t late_moved_ = 0;
+	std::uint64_t late_moved_ = 0, late_failed_ = 0;
 	replay::Backend &backend_;
 	KernelSink &kernel_;
-	Clock::time_point reasserted_ = Clock::now();
+	Clock::time_point reasserted_ = Clock::now(), swept_ = Clock::now();
 };
 
 } // namespace failover

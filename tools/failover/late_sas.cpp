@@ -48,12 +48,22 @@ Result<std::uint64_t> LateSas::sweep(replay::Backend &backend, KernelSink &kerne
 	return n;
 }
 
-std::set<std::uint32_t> LateSas::spis() const
+std::set<Admitted> LateSas::admitted() const
 {
-	std::set<std::uint32_t> out;
-	for (const auto &key : settled_)
-		out.insert(std::get<0>(key));
+	std::set<Admitted> out;
+	for (const auto &[spi, proto, family, dst] : settled_)
+		out.insert(Admitted{family, dst, spi});
 	return out;
+}
+
+Result<bool> LateSas::fail(const replay::SaId &id, KernelSink &kernel, const Error &why)
+{
+	failed_++;
+	auto gone = kernel.delete_sa(id);
+	log("error", "takeover_sa_failed",
+	    {{"sa", sa_text(id)}, {"reason", why.message()},
+	     {"fenced", gone || gone.error().code == ESRCH ? "SA deleted" : gone.error().message()}});
+	return why;
 }
 
 Result<bool> LateSas::move(const replay::SaId &id, replay::Backend &backend, KernelSink &kernel)
@@ -69,7 +79,7 @@ Result<bool> LateSas::move(const replay::SaId &id, replay::Backend &backend, Ker
 		if (!in_kernel && in_kernel.error().code == ESRCH)
 			return false;	// deleted again: nothing to move
 		if (!in_kernel)
-			return in_kernel.error();
+			return fail(id, kernel, in_kernel.error());
 		sa.id = id;
 		sa.state = in_kernel->state;
 	}
@@ -82,12 +92,7 @@ Result<bool> LateSas::move(const replay::SaId &id, replay::Backend &backend, Ker
 	if (auto r = set_forward(backend, kernel, sa, step.state, "takeover_late_sa"); !r) {
 		if (r.error().code == ESRCH)
 			return false;
-		auto gone = kernel.delete_sa(id);
-		log("error", "takeover_sa_failed",
-		    {{"sa", sa_text(id)}, {"reason", r.error().message()},
-		     {"fenced", gone || gone.error().code == ESRCH ? "SA deleted"
-							     : gone.error().message()}});
-		return r.error();
+		return fail(id, kernel, r.error());
 	}
 	settled_.insert(key);
 	reported_.erase(key);

@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "esp_fence.hpp"
 #include "takeover.hpp"
 
 namespace failover {
@@ -33,27 +34,33 @@ public:
 	// An SA appeared in the kernel (a NEWSA or UPDSA event) at @now. True
 	// when it was moved; false when the takeover or an earlier event
 	// moved it already, it is gone again, or the window is over. An SA
-	// that cannot be moved is deleted (it must carry no traffic) and the
-	// error returned.
+	// that cannot be read or moved is deleted (it must carry no traffic)
+	// and the error returned.
 	Result<bool> appeared(const replay::SaId &id, replay::Backend &backend, KernelSink &kernel,
 			      Clock::time_point now);
 	// Every ESP and AH SA of the kernel not moved yet is moved: those
 	// installed before the events were heard, or whose event was lost.
-	// How many; an error when the SAD cannot be read.
+	// How many; an error when the SAD cannot be read (then some may not
+	// be moved: the caller must not let them send).
 	Result<std::uint64_t> sweep(replay::Backend &backend, KernelSink &kernel);
 	bool over(Clock::time_point now) const { return now > until_; }
 	std::uint64_t moved() const { return moved_; }
-	// The SPIs whose numbers are set: what may leave (esp_fence.hpp).
-	std::set<std::uint32_t> spis() const;
+	// How many could not be moved (each was deleted, or its deletion
+	// failed too).
+	std::uint64_t failed() const { return failed_; }
+	// The SAs whose numbers are set: what may leave (esp_fence.hpp).
+	std::set<Admitted> admitted() const;
 
 private:
 	Result<bool> move(const replay::SaId &id, replay::Backend &backend, KernelSink &kernel);
+	// Deletes the SA that could not be moved, and says why.
+	Result<bool> fail(const replay::SaId &id, KernelSink &kernel, const Error &why);
 
 	std::map<SaKey, ShadowSa> reported_;	// of the view, absent at the takeover
 	std::set<SaKey> settled_;		// moved, at the takeover or since
 	Margins margins_;
 	Clock::time_point until_;
-	std::uint64_t moved_ = 0;
+	std::uint64_t moved_ = 0, failed_ = 0;
 };
 
 } // namespace failover

@@ -59,7 +59,10 @@ int ready(const std::string &path)
 	if (j["role"] == "active") {
 		// Active but fenced: the numbers were set, the fence did not
 		// open (nftables refused); housekeeping keeps trying.
-		if (j.value("esp_fence", "off") != "closed" && j.value("esp_fence_applied", true))
+		const auto fence = j.find("esp_fence"), applied = j.find("esp_fence_applied");
+		const bool closed = fence != j.end() && (!fence->is_string() || *fence == "closed");
+		const bool held = applied == j.end() || (applied->is_boolean() && applied->get<bool>());
+		if (!closed && held)
 			return 0;
 		std::cerr << "safailover: not ready: active, but its ESP fence is not open\n";
 		return kExitFailed;

@@ -13,6 +13,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The SAs' destination: where the tests send their ESP.
+constexpr std::uint32_t kLoopback = 0x7f000001;
+replay::SaId loopback_id(std::uint32_t spi) { return sa_id_of(sample_newsa(spi, kLoopback)); }
+
 // A takeover of an IKE daemon's SAs, with the late SAs' window, over a
 // fence that starts closed (a standby).
 struct IkeTakeover {
@@ -34,7 +38,7 @@ struct IkeTakeover {
 	TakeoverReport take_over()
 	{
 		const ShadowView view =
-			numbers_only({{0x2001, numbers(500, 6)}, {0x2002, numbers(7000, 90)}});
+			numbers_only({{0x2001, numbers(500, 6)}, {0x2002, numbers(7000, 90)}}, kLoopback);
 		TakeoverReport report =
 			execute_takeover(view, margins(), backend, kernel, AbsentSa::skipped);
 		egress->expect_late_sas(view, report, margins());
@@ -48,21 +52,21 @@ TEST(EgressControl, AfterAnIkeTakeoverOnlySetSasSendUntilTheWindowIsOver)
 			  IkeTakeover t;
 			  if (auto why = t.start(); !why.empty())
 				  return why;
-			  t.backend.add(t.kernel, 0x2001, numbers(0, 0, 0));
+			  t.backend.add(t.kernel, 0x2001, numbers(0, 0, 0), kLoopback);
 			  std::string why = expect("ESP, standby", send_ip(IPPROTO_ESP, 0x2001), EPERM);
 			  t.take_over();
 			  // Installed by the IKE daemon before the events were heard.
-			  t.backend.add(t.kernel, 0x2002, numbers(0, 0, 0));
+			  t.backend.add(t.kernel, 0x2002, numbers(0, 0, 0), kLoopback);
 			  if (auto r = t.egress->release(); !r)
 				  return why + "release: " + r.error().message();
-			  if (t.backend.state(0x2002).oseq < 7000 + 1024)
+			  if (t.backend.state(0x2002, kLoopback).oseq < 7000 + 1024)
 				  why += "0x2002 not swept; ";
 			  why += expect("ESP of the moved SA", send_ip(IPPROTO_ESP, 0x2001), 0);
 			  why += expect("ESP of the swept SA", send_ip(IPPROTO_ESP, 0x2002), 0);
 			  // A late one: dropped until its event moves it.
-			  t.backend.add(t.kernel, 0x3001, numbers(2, 0, 0));
+			  t.backend.add(t.kernel, 0x3001, numbers(2, 0, 0), kLoopback);
 			  why += expect("ESP of a late SA, unmoved", send_ip(IPPROTO_ESP, 0x3001), EPERM);
-			  if (auto r = t.egress->sa_appeared(sa_id_of(sample_newsa(0x3001))); !r)
+			  if (auto r = t.egress->sa_appeared(loopback_id(0x3001)); !r)
 				  return why + "appeared: " + r.error().message();
 			  why += expect("ESP of the late SA, moved", send_ip(IPPROTO_ESP, 0x3001), 0);
 			  why += expect("ESP of an unknown SPI", send_ip(IPPROTO_ESP, 0x4001), EPERM);
@@ -86,12 +90,12 @@ TEST(EgressControl, ALateSaThatCannotBeSetNeverSends)
 			  t.take_over();
 			  if (auto r = t.egress->release(); !r)
 				  return "release: " + r.error().message();
-			  t.backend.add(t.kernel, 0x2002, numbers(0, 0, 0));
+			  t.backend.add(t.kernel, 0x2002, numbers(0, 0, 0), kLoopback);
 			  t.backend.fail_with[0x2002] = EPERM;
 			  std::string why;
-			  if (t.egress->sa_appeared(sa_id_of(sample_newsa(0x2002))).ok())
+			  if (t.egress->sa_appeared(loopback_id(0x2002)).ok())
 				  why += "a failure reported as success; ";
-			  if (t.kernel.sas.count(key_of(sa_id_of(sample_newsa(0x2002)))))
+			  if (t.kernel.sas.count(key_of(loopback_id(0x2002))))
 				  why += "not deleted; ";
 			  why += expect("ESP of the failed SA", send_ip(IPPROTO_ESP, 0x2002), EPERM);
 			  return why;

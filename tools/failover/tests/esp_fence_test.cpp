@@ -21,6 +21,21 @@ std::string flush_ruleset()
 	return rc ? "flush ruleset failed; " : "";
 }
 
+// The packets the after_encryption counter counted, or -1.
+long after_encryption_drops()
+{
+	nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	nft_ctx_buffer_output(ctx);
+	long n = -1;
+	if (nft_run_cmd_from_buffer(ctx, "list counter inet safailover after_encryption\n") == 0) {
+		const std::string out = nft_ctx_get_output_buffer(ctx);
+		if (auto at = out.find("packets "); at != std::string::npos)
+			n = std::stol(out.substr(at + 8));
+	}
+	nft_ctx_free(ctx);
+	return n;
+}
+
 TEST(EspFence, ClosedDropsEspAhAndEspInUdpOnlyUntilOpened)
 {
 	EXPECT_EQ(in_netns([] {
@@ -50,13 +65,25 @@ TEST(EspFence, ClosedDropsEspAhAndEspInUdpOnlyUntilOpened)
 		  "");
 }
 
-TEST(EspFence, AdmittingLetsOutOnlyTheSpisWhoseNumbersAreSet)
+Admitted loopback_sa(std::uint32_t spi, int family = AF_INET)
+{
+	Admitted a{family, {}, spi};
+	if (family == AF_INET)
+		std::memcpy(a.dst.data(), "\x7f\0\0\x01", 4);
+	else
+		a.dst[15] = 1;	// ::1
+	return a;
+}
+
+TEST(EspFence, AdmittingLetsOutOnlyTheSasWhoseNumbersAreSet)
 {
 	EXPECT_EQ(in_netns([] {
 			  auto fence = EspFence::create();
 			  if (!fence)
 				  return "create: " + fence.error().message();
-			  if (auto r = fence->admit_only({0x2001, 0x2002}); !r)
+			  if (auto r = fence->admit_only({loopback_sa(0x2001), loopback_sa(0x2002),
+							  loopback_sa(0x5001, AF_INET6)});
+			      !r)
 				  return "admit: " + r.error().message();
 			  std::string why = expect("ESP of a set SA", send_ip(IPPROTO_ESP, 0x2001), 0);
 			  why += expect("ESP of another", send_ip(IPPROTO_ESP, 0x3001), EPERM);
@@ -65,12 +92,35 @@ TEST(EspFence, AdmittingLetsOutOnlyTheSpisWhoseNumbersAreSet)
 			  why += expect("ESP in UDP of a set SA", send_from_4500(0x2001), 0);
 			  why += expect("ESP in UDP of another", send_from_4500(0x3001), EPERM);
 			  why += expect("IKE", send_from_4500(0), 0);
+			  why += expect("IPv6 ESP of a set SA", send_ip(IPPROTO_ESP, 0x5001, AF_INET6), 0);
+			  why += expect("IPv6 ESP, an IPv4 SA's SPI", send_ip(IPPROTO_ESP, 0x2001, AF_INET6),
+					EPERM);
 			  // A late SA, moved: one more.
-			  if (auto r = fence->admit(0x3001); !r)
+			  if (auto r = fence->admit(loopback_sa(0x3001)); !r)
 				  return why + "admit one: " + r.error().message();
 			  why += expect("ESP of the late SA", send_ip(IPPROTO_ESP, 0x3001), 0);
 			  why += expect("ESP of the first", send_ip(IPPROTO_ESP, 0x2001), 0);
 			  why += expect("ESP of a third", send_ip(IPPROTO_ESP, 0x4001), EPERM);
+			  return why;
+		  }),
+		  "");
+}
+
+TEST(EspFence, ALargeSetIsAdmittedInFull)
+{
+	// More than one transaction can carry in a user namespace.
+	EXPECT_EQ(in_netns([] {
+			  auto fence = EspFence::create();
+			  if (!fence)
+				  return "create: " + fence.error().message();
+			  std::set<Admitted> sas;
+			  for (std::uint32_t spi = 0x10000; spi < 0x10000 + 20000; spi++)
+				  sas.insert(loopback_sa(spi));
+			  if (auto r = fence->admit_only(sas); !r)
+				  return "admit: " + r.error().message();
+			  std::string why = expect("the first", send_ip(IPPROTO_ESP, 0x10000), 0);
+			  why += expect("the last", send_ip(IPPROTO_ESP, 0x10000 + 19999), 0);
+			  why += expect("one past", send_ip(IPPROTO_ESP, 0x10000 + 20000), EPERM);
 			  return why;
 		  }),
 		  "");
@@ -84,7 +134,13 @@ TEST(EspFence, ReassertPutsBackWhatFlushRulesetRemoved)
 				  return "create: " + fence.error().message();
 			  if (auto r = fence->close(); !r)
 				  return "close: " + r.error().message();
-			  std::string why = flush_ruleset();
+			  std::string why = expect("ESP, closed", send_ip(IPPROTO_ESP), EPERM);
+			  // Intact: the reassert leaves it, and its counter, alone.
+			  if (auto r = fence->reassert(); !r)
+				  return why + "reassert intact: " + r.error().message();
+			  if (after_encryption_drops() != 1)
+				  why += "counter " + std::to_string(after_encryption_drops()) + ", not 1; ";
+			  why += flush_ruleset();
 			  why += expect("ESP, table flushed", send_ip(IPPROTO_ESP), 0);
 			  if (auto r = fence->reassert(); !r)
 				  return why + "reassert: " + r.error().message();

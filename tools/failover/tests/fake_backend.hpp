@@ -71,16 +71,17 @@ public:
 	int event_fd() const override { return -1; }
 
 	// An SA this kernel has, in @kernel's SAD and here.
-	void add(FakeKernel &kernel, std::uint32_t spi, const replay::ReplayState &state)
+	void add(FakeKernel &kernel, std::uint32_t spi, const replay::ReplayState &state,
+		 std::uint32_t dst = 0)
 	{
-		const Bytes record = sample_newsa(spi);
+		const Bytes record = sample_newsa(spi, dst);
 		ASSERT_TRUE(kernel.install_sa(record, KernelSink::Existing::keep).ok());
 		const replay::SaId id = sa_id_of(record);
 		sas[key_of(id)] = replay::SaReplay{id, 1, std::nullopt, state};
 	}
-	replay::ReplayState state(std::uint32_t spi) const
+	replay::ReplayState state(std::uint32_t spi, std::uint32_t dst = 0) const
 	{
-		return sas.at(key_of(sa_id_of(sample_newsa(spi)))).state;
+		return sas.at(key_of(sa_id_of(sample_newsa(spi, dst)))).state;
 	}
 
 	std::map<SaKey, replay::SaReplay> sas;
@@ -121,12 +122,13 @@ inline Margins margins()
 
 // SAs of an IKE daemon (sa_owner = "ike"): the view has numbers and no
 // records, the kernel has what the IKE daemon's HA installed.
-inline ShadowView numbers_only(std::initializer_list<std::pair<std::uint32_t, replay::ReplayState>> sas)
+inline ShadowView numbers_only(std::initializer_list<std::pair<std::uint32_t, replay::ReplayState>> sas,
+				std::uint32_t dst = 0)
 {
 	ShadowView view;
 	for (const auto &[spi, state] : sas) {
 		ShadowSa sa;
-		sa.id = sa_id_of(sample_newsa(spi));
+		sa.id = sa_id_of(sample_newsa(spi, dst));
 		sa.state = state;
 		view.sas[key_of(sa.id)] = std::move(sa);
 	}

@@ -12,7 +12,8 @@
 
 namespace failover {
 
-inline Bytes sample_newsa(std::uint32_t spi = 0x1001)
+// @dst: the SA's destination, an IPv4 address in host byte order.
+inline Bytes sample_newsa(std::uint32_t spi = 0x1001, std::uint32_t dst = 0)
 {
 	Bytes buf(512);
 	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
@@ -21,6 +22,7 @@ inline Bytes sample_newsa(std::uint32_t spi = 0x1001)
 		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
 	info->family = AF_INET;
 	info->id.spi = htonl(spi);
+	info->id.daddr.a4 = htonl(dst);
 	info->id.proto = IPPROTO_ESP;
 	info->replay_window = 32;
 	xfrm_replay_state r{5, 6, 1};

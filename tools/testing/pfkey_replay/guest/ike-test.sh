@@ -348,10 +348,13 @@ echo "# before the crash: gw1's oseq $gw1_oseq, peer seq errors $seq_errors, rep
 # the ESP fence drops them; without, the peer drops them as replays (the
 # baseline's check: the probe reaches the peer, so the fence's can fail).
 fence_rules() { in_ns gw2 nft list table inet safailover 2>/dev/null; }
-esp_fence_drops() {
-	fence_rules | awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) }
-		END { print n + 0 }'
+# What the fence's first line (before encryption) dropped: nothing gw2
+# encrypted, so its numbers did not move.
+dropped_before_encryption() {
+	in_ns gw2 nft list counter inet safailover before_encryption 2>/dev/null |
+		awk '$1 == "packets" { print $2; found = 1 } END { if (!found) print 0 }'
 }
+gw2_out_oseq() { $ip -n gw2 xfrm state list src $vip | sed -n 's/.*oseq \(0x[0-9a-f]*\).*/\1/p'; }
 fence_closed_in_kernel() { fence_rules | grep -q 'meta l4proto { esp, ah } counter'; }
 fence_open_in_kernel() { fence_rules >/dev/null && ! fence_rules | grep -q ' drop'; }
 $ip -n peer addr add 10.8.0.2/32 dev lo
@@ -360,12 +363,14 @@ if [ "$mode" = safailover ]; then
 	check gw2_esp_fence_closed fence_closed_in_kernel
 	fence_rules | sed 's/^/# /'
 fi
+oseq_before_probe=$(gw2_out_oseq)
 in_ns gw2 ping -c 5 -i 0.2 -W 1 -I 10.7.0.2 $site >$work/leak-probe.log 2>&1
 in_ns lanhost ping -c 5 -i 0.2 -W 1 10.8.0.2 >>$work/leak-probe.log 2>&1
 sleep 1
-echo "# passive gw2 sent 10 pings into the tunnel: peer replay errors $replay_errors -> $(peer_replay_errors), fence drops $(esp_fence_drops)"
+echo "# passive gw2 sent 10 pings into the tunnel: its oseq $oseq_before_probe -> $(gw2_out_oseq), peer replay errors $replay_errors -> $(peer_replay_errors), fence drops before encryption $(dropped_before_encryption)"
 if [ "$mode" = safailover ]; then
-	check gw2_esp_fence_dropped_the_probe test "$(esp_fence_drops)" -ge 10
+	check gw2_esp_fence_dropped_the_probe test "$(dropped_before_encryption)" -ge 10
+	check gw2_encrypted_nothing test "$(gw2_out_oseq)" = "$oseq_before_probe"
 else
 	check passive_gw2_leaks_esp test "$(peer_replay_errors)" -gt "$replay_errors"
 	# The baseline's verdict is about the takeover, not this probe.
