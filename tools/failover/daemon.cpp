@@ -786,8 +786,8 @@ private:
 	void stand_down(const char *why)
 	{
 		// First: what this node sends from now on would repeat numbers
-		// the next active uses. A fence that cannot close is logged;
-		// the stand-down goes on (the policies are blocked below).
+		// the next active uses. A fence that cannot close is logged and
+		// tried again by housekeeping; the stand-down goes on.
 		(void)egress_.stop(why);
 		if (ike_owned())
 			return stand_down_ike_owned(why);
