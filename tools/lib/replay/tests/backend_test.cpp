@@ -144,13 +144,21 @@ TEST_F(BackendTest, DumpListsEverySa)
 TEST_F(BackendTest, NotificationsFollowTheCounter)
 {
 	ASSERT_TRUE(backend_->subscribe().ok());
-	ASSERT_TRUE(backend_->set_thresh(sa(0x1001), ReplayThresh{5, 0}).ok());
+	// A timer, though far off: a new SA's replay timer fires once after
+	// about a second, and finding nothing new it defers its expiry to
+	// the next packet. Stock kernels keep that deferral after NEWAE
+	// turns the timer off (patch 0003 fixes it), and then every packet
+	// notifies as a timer expiry, never by the count: on a loaded host
+	// this test used to come here after that first second. With a timer,
+	// the deferred expiry is the first packet's, and the count runs from
+	// there.
+	ASSERT_TRUE(backend_->set_thresh(sa(0x1001), ReplayThresh{5, 3'600'000}).ok());
 	send_udp(12);
 	auto first = next_notify(0x1001, SADB_X_REPLAY_CAUSE_COUNT);
 	auto second = next_notify(0x1001, SADB_X_REPLAY_CAUSE_COUNT);
 	ASSERT_TRUE(first && second);
-	EXPECT_EQ(5u, first->oseq);
-	EXPECT_EQ(10u, second->oseq);
+	EXPECT_TRUE(first->oseq == 5 || first->oseq == 6) << first->oseq;
+	EXPECT_EQ(first->oseq + 5, second->oseq);
 }
 
 TEST_F(BackendTest, RewindIsERANGEAndChangesNothing)
