@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "pfkey/socket.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <linux/pfkey_replay.h>
 #include <linux/pfkeyv2.h>
@@ -83,9 +84,15 @@ Result<Event> Socket::receive_before(std::chrono::steady_clock::time_point deadl
 {
 	const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
 		deadline - std::chrono::steady_clock::now());
-	if (left.count() <= 0)
+	// Past the deadline, still one look without waiting: af_key queues
+	// its reply before send() returns, and a send that took longer than
+	// the timeout (an SADB_ADD whose first use of an algorithm loads and
+	// self-tests it, on a loaded host) has its reply waiting. Reporting
+	// ETIMEDOUT then would call a done change a failure.
+	auto event = receive(std::max(left, std::chrono::milliseconds(0)));
+	if (!event && event.error().code == ETIMEDOUT)
 		return Error{ETIMEDOUT, what};
-	return receive(left);
+	return event;
 }
 
 Result<Message> Socket::request(Message req, std::chrono::milliseconds timeout)
