@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "pfkey/socket.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <linux/pfkey_replay.h>
 #include <linux/pfkeyv2.h>
@@ -84,24 +83,24 @@ Result<Event> Socket::receive_before(std::chrono::steady_clock::time_point deadl
 {
 	const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
 		deadline - std::chrono::steady_clock::now());
-	// Past the deadline, still one look without waiting: af_key queues
-	// its reply before send() returns, and a send that took longer than
-	// the timeout (an SADB_ADD whose first use of an algorithm loads and
-	// self-tests it, on a loaded host) has its reply waiting. Reporting
-	// ETIMEDOUT then would call a done change a failure.
-	auto event = receive(std::max(left, std::chrono::milliseconds(0)));
-	if (!event && event.error().code == ETIMEDOUT)
+	if (left.count() <= 0)
 		return Error{ETIMEDOUT, what};
-	return event;
+	return receive(left);
 }
 
 Result<Message> Socket::request(Message req, std::chrono::milliseconds timeout)
 {
-	const auto deadline = std::chrono::steady_clock::now() + timeout;
 	const std::string what = "PF_KEY message type " + std::to_string(req.type);
 
 	if (auto sent = send_request(req, what); !sent)
 		return sent.error();
+	// From here, not from before send(): af_key does its work inside
+	// send() and queues the reply before it returns, and an SADB_ADD that
+	// loads and self-tests an algorithm on a loaded host takes longer than
+	// the timeout there. Its reply then waits behind what was queued
+	// before it; reported as ETIMEDOUT, a change the kernel made would
+	// look failed.
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
 	for (;;) {
 		auto event = receive_before(deadline, what);
 		if (!event)
@@ -131,7 +130,6 @@ Result<std::vector<Message>> Socket::dump_policies(std::chrono::milliseconds tim
 Result<std::vector<Message>> Socket::dump_of(std::uint8_t type, std::uint8_t satype,
 					     std::chrono::milliseconds timeout)
 {
-	const auto deadline = std::chrono::steady_clock::now() + timeout;
 	const std::string what = type == SADB_DUMP ? "SADB_DUMP" : "SADB_X_SPDDUMP";
 	std::vector<Message> entries;
 	Message req;
@@ -140,6 +138,7 @@ Result<std::vector<Message>> Socket::dump_of(std::uint8_t type, std::uint8_t sat
 	req.satype = satype;
 	if (auto sent = send_request(req, what); !sent)
 		return sent.error();
+	const auto deadline = std::chrono::steady_clock::now() + timeout;	// as in request()
 	// Replies count down to sequence number 0 instead of echoing ours.
 	for (;;) {
 		auto event = receive_before(deadline, what);

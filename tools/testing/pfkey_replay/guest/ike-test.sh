@@ -346,12 +346,13 @@ echo "# before the crash: gw1's oseq $gw1_oseq, peer seq errors $seq_errors, rep
 # numbers the peer has seen, under gw1's key. Both nodes hold it while VRRP
 # flaps or in a split brain (and always with strongSwan's ClusterIP
 # design); without it the kernel cannot build the bundle and sends
-# nothing. So gw2 gets the VIP for the probe, on lo and unannounced
-# (arp_ignore: the peer keeps sending to gw1). Two kinds of packet: gw2's
-# own, from its LAN address, and one it forwards (a LAN host whose route
-# names gw2, as a stale neighbour entry would). With safailover the ESP
-# fence drops them; without, the peer drops them as replays (the
-# baseline's check: the probe reaches the peer, so the fence's can fail).
+# nothing. So gw2 gets the VIP for the probe, on lo and unannounced: it
+# answers no ARP for it (arp_ignore) and never asks from it (arp_announce),
+# so the peer keeps sending to gw1. Two kinds of packet: gw2's own, from
+# its LAN address, and one it forwards (a LAN host whose route names gw2,
+# as a stale neighbour entry would). With safailover the ESP fence drops
+# them; without, the peer drops them as sequence errors (the baseline's
+# check: the probe reaches the peer, so the fence's can fail).
 fence_rules() { in_ns gw2 nft list table inet safailover 2>/dev/null; }
 # What the fence's first line (before encryption) dropped: nothing gw2
 # encrypted, so its numbers did not move.
@@ -369,13 +370,18 @@ if [ "$mode" = safailover ]; then
 	fence_rules | sed 's/^/# /'
 fi
 oseq_before_probe=$(gw2_out_oseq)
-in_ns gw2 sysctl -qw net.ipv4.conf.all.arp_ignore=1
+arp_was=$(in_ns gw2 sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce | xargs)
+in_ns gw2 sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+peer_mac_for_vip() { $ip -n peer neigh show $vip | awk '{ print $5 }'; }
+vip_mac_before=$(peer_mac_for_vip)
 $ip -n gw2 addr add $vip/32 dev lo
 in_ns gw2 ping -c 5 -i 0.2 -W 1 -I 10.7.0.2 $site >$work/leak-probe.log 2>&1
 in_ns lanhost ping -c 5 -i 0.2 -W 1 10.8.0.2 >>$work/leak-probe.log 2>&1
 sleep 1
 $ip -n gw2 addr del $vip/32 dev lo
-in_ns gw2 sysctl -qw net.ipv4.conf.all.arp_ignore=0
+in_ns gw2 sysctl -qw net.ipv4.conf.all.arp_ignore=${arp_was% *} \
+	net.ipv4.conf.all.arp_announce=${arp_was#* }
+check probe_left_the_peer_on_gw1 test "$(peer_mac_for_vip)" = "$vip_mac_before"
 sed 's/^/# probe: /' $work/leak-probe.log | grep -v '^# probe: *$' | tail -4
 echo "# passive gw2 sent 10 pings into the tunnel: its oseq $oseq_before_probe -> $(gw2_out_oseq), peer seq errors $seq_errors -> $(xfrm_stat XfrmInStateSeqError), replay $replay_errors -> $(peer_replay_errors), fence drops before encryption $(dropped_before_encryption)"
 if [ "$mode" = safailover ]; then

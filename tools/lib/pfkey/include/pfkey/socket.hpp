@@ -37,7 +37,8 @@ public:
 	int fd() const { return fd_; }
 
 	// Sends @request with the next sequence number and this process's pid
-	// and returns the reply of the same type, sequence and pid. A reply
+	// and returns the reply of the same type, sequence and pid; @timeout
+	// runs from the end of send(). A reply
 	// with sadb_msg_errno set is returned as that errno. Whatever else
 	// arrives meanwhile is kept for next_event().
 	Result<Message> request(Message request,
