@@ -4,6 +4,7 @@
 // See sareplay.8.
 #include <algorithm>
 #include <arpa/inet.h>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -38,6 +39,7 @@ struct Options {
 	std::string proto = "esp";
 	std::uint32_t spi = 0;
 	std::string src, dst;
+	std::string mark;	// VALUE[/MASK], empty: none
 	std::optional<std::uint64_t> oseq, seq;
 	std::vector<std::string> bitmap;
 	std::uint32_t packets = 0, msecs = 0;
@@ -90,6 +92,8 @@ json to_json(const replay::SaReplay &sa, replay::Kind backend)
 	j["dst"] = pfkey::to_string(sa.id.dst);
 	j["proto"] = proto_name(sa.id.proto);
 	j["reqid"] = sa.reqid;
+	if (sa.id.mark.any())
+		j["mark"] = {{"value", sa.id.mark.v}, {"mask", sa.id.mark.m}};
 	if (sa.thresh)
 		j["thresh"] = {{"packets", sa.thresh->packets},
 			       {"msecs", sa.thresh->msecs}};
@@ -112,6 +116,9 @@ std::string to_text(const replay::SaReplay &sa, replay::Kind backend)
 	out << "src " << pfkey::to_string(sa.id.src) << " dst "
 	    << pfkey::to_string(sa.id.dst) << "\n\tproto " << proto_name(sa.id.proto)
 	    << " spi " << spi_text(sa.id.spi) << " reqid " << sa.reqid << "\n";
+	if (sa.id.mark.any())
+		out << "\tmark 0x" << std::hex << sa.id.mark.v << "/0x" << sa.id.mark.m
+		    << std::dec << "\n";
 	if (sa.thresh)
 		out << "\treplay-thresh packets " << sa.thresh->packets
 		    << " msecs " << sa.thresh->msecs << "\n";
@@ -147,11 +154,40 @@ int usage(const std::string &why)
 	return kExitUsage;
 }
 
+// iproute2's "mark VALUE [mask MASK]" as VALUE[/MASK], each a 32-bit
+// number read as ip reads it (strtoul's base 0: 0x hex, 0 octal, else
+// decimal); the mask defaults to all ones, as ip's does.
+std::optional<replay::Mark> parse_mark(const std::string &text)
+{
+	const auto number = [](const std::string &part) -> std::optional<std::uint32_t> {
+		std::uint32_t n = 0;
+		const bool hex = part.starts_with("0x") || part.starts_with("0X");
+		const bool octal = !hex && part.size() > 1 && part[0] == '0';
+		const int base = hex ? 16 : octal ? 8 : 10;
+		const char *first = part.data() + (hex ? 2 : octal ? 1 : 0);
+		const char *last = part.data() + part.size();
+		const auto r = std::from_chars(first, last, n, base);
+		if (first == last || r.ec != std::errc{} || r.ptr != last)
+			return std::nullopt;
+		return n;
+	};
+	const auto slash = text.find('/');
+	const auto v = number(text.substr(0, slash));
+	const auto m = slash == std::string::npos ? std::optional<std::uint32_t>{0xffffffff}
+						  : number(text.substr(slash + 1));
+	// The kernel matches (mark & MASK) == VALUE: bits of VALUE outside
+	// MASK would match no SA.
+	if (!v || !m || (*v & ~*m))
+		return std::nullopt;
+	return replay::Mark{*v, *m};
+}
+
 replay::SaId sa_id(const Options &o)
 {
 	return replay::SaId{o.spi,
 			    static_cast<std::uint8_t>(o.proto == "ah" ? IPPROTO_AH : IPPROTO_ESP),
-			    *pfkey::parse_address(o.src), *pfkey::parse_address(o.dst)};
+			    *pfkey::parse_address(o.src), *pfkey::parse_address(o.dst),
+			    o.mark.empty() ? replay::Mark{} : *parse_mark(o.mark)};
 }
 
 std::optional<std::string> check_addresses(const Options &o)
@@ -373,6 +409,17 @@ void add_sa_options(CLI::App *cmd, Options &o)
 	cmd->add_option("--src", o.src, "source address of the SA")->required();
 	cmd->add_option("--dst", o.dst, "destination address of the SA")
 		->required();
+	cmd->add_option("--mark", o.mark,
+			"the SA's XFRM mark, VALUE[/MASK] (netlink backend only)")
+		->type_name("VALUE[/MASK]")
+		->check(CLI::Validator(
+			[](std::string &text) -> std::string {
+				if (parse_mark(text))
+					return {};
+				return "not a mark (VALUE[/MASK], 32-bit numbers, no bit of "
+				       "VALUE outside MASK): " + text;
+			},
+			""));
 }
 
 } // namespace

@@ -710,7 +710,7 @@ private:
 	Result<ShadowView> ike_takeover_view(std::uint64_t &unreported)
 	{
 		shadow_.interrupt();
-		auto all = with_unreported_sas(shadow_.view(), *backend_, unreported);
+		auto all = with_unreported_sas(shadow_.view(), *backend_, tables_, unreported);
 		if (!all)
 			return Error{all.error().code,
 				     "takeover refused: the SAD cannot be read: " + all.error().message()};

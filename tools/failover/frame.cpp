@@ -15,7 +15,7 @@
 namespace failover {
 namespace {
 
-constexpr std::uint32_t kMagic = 0x53414631;	// "SAF1"
+constexpr std::uint32_t kMagic = 0x53414632;	// "SAF2": SA ids with marks
 
 enum class Type : std::uint8_t {
 	hello = 1, snapshot_begin, snapshot_end, sa, policy, sa_delete,
@@ -84,6 +84,8 @@ void put_id(Writer &w, const replay::SaId &id)
 	w.put<std::uint8_t>(static_cast<std::uint8_t>(id.dst.family));
 	w.put_bytes(id.src.addr);
 	w.put_bytes(id.dst.addr);
+	w.put<std::uint32_t>(id.mark.v);
+	w.put<std::uint32_t>(id.mark.m);
 }
 
 std::optional<Error> get_address(Reader &r, int family, pfkey::Address &a)
@@ -113,7 +115,13 @@ std::optional<Error> get_id(Reader &r, replay::SaId &id)
 		return bad("address family " + std::to_string(family));
 	if (auto e = get_address(r, family, id.src))
 		return e;
-	return get_address(r, family, id.dst);
+	if (auto e = get_address(r, family, id.dst))
+		return e;
+	id.mark.v = r.get<std::uint32_t>();
+	id.mark.m = r.get<std::uint32_t>();
+	if (r.failed)
+		return bad("truncated SA mark");
+	return std::nullopt;
 }
 
 // One netlink message of @type filling @bytes, at least @min_payload long.

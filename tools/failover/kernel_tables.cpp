@@ -39,6 +39,45 @@ T payload(std::span<const std::uint8_t> message)
 	return t;
 }
 
+// The first attribute @type of a message whose fixed part is @head bytes,
+// if it has one of at least sizeof(T) bytes.
+template <class T>
+std::optional<T> attribute(std::span<const std::uint8_t> netlink, std::size_t head,
+				  std::uint16_t type)
+{
+	// Copies are only 1-aligned: walk an aligned copy.
+	std::vector<std::uint32_t> aligned((netlink.size() + 3) / 4);
+	std::memcpy(aligned.data(), netlink.data(), netlink.size());
+	auto *nlh = reinterpret_cast<nlmsghdr *>(aligned.data());
+	head = NLMSG_ALIGN(head);
+	if (nlh->nlmsg_len > netlink.size() || nlh->nlmsg_len < NLMSG_HDRLEN + head)
+		return std::nullopt;
+	auto *attr = static_cast<nlattr *>(mnl_nlmsg_get_payload_offset(nlh, head));
+	const char *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
+	for (; mnl_attr_ok(attr, tail - reinterpret_cast<const char *>(attr));
+	     attr = mnl_attr_next(attr)) {
+		if (mnl_attr_get_type(attr) == type && mnl_attr_get_payload_len(attr) >= sizeof(T)) {
+			T t;
+			std::memcpy(&t, mnl_attr_get_payload(attr), sizeof(t));
+			return t;
+		}
+	}
+	return std::nullopt;
+}
+
+// The XFRMA_POLICY attribute of a DELPOLICY event, if it has one.
+std::optional<xfrm_userpolicy_info> policy_attribute(std::span<const std::uint8_t> netlink)
+{
+	return attribute<xfrm_userpolicy_info>(netlink, sizeof(xfrm_userpolicy_id), XFRMA_POLICY);
+}
+
+// The SA's mark in a NEWSA message (or a DELSA event, @head its header).
+replay::Mark mark_of(std::span<const std::uint8_t> netlink, std::size_t head)
+{
+	const auto m = attribute<xfrm_mark>(netlink, head, XFRMA_MARK);
+	return m ? replay::Mark{m->v, m->m} : replay::Mark{};
+}
+
 } // namespace
 
 Result<KernelTables> KernelTables::open()
@@ -108,6 +147,10 @@ Result<std::monostate> KernelTables::delete_sa(const replay::SaId &id)
 	u->spi = htonl(id.spi);
 	u->family = id.dst.family;
 	u->proto = id.proto;
+	if (id.mark.any()) {
+		const xfrm_mark mark{id.mark.v, id.mark.m};
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
+	}
 	return sock_.transact(nlh, "XFRM_MSG_DELSA");
 }
 
@@ -196,7 +239,12 @@ Result<std::vector<Body>> KernelEvents::receive()
 	auto datagram = sock_.receive(0ms);
 	if (!datagram)
 		return datagram.error();
-	auto messages = replay::xfrm::split(*datagram);
+	return frames_of_events(*datagram);
+}
+
+Result<std::vector<Body>> frames_of_events(std::span<const std::uint8_t> datagram)
+{
+	auto messages = replay::xfrm::split(datagram);
 	if (!messages)
 		return messages.error();
 
@@ -210,8 +258,13 @@ Result<std::vector<Body>> KernelEvents::receive()
 		case XFRM_MSG_EXPIRE: {
 			const auto m = copy_message(nlh, XFRM_MSG_EXPIRE);
 			const auto e = payload<xfrm_user_expire>(m);
-			if (e.hard && m.size() >= NLMSG_HDRLEN + sizeof(xfrm_user_expire))
-				out.push_back(SaDelete{sa_id_of(m)});
+			if (!e.hard || m.size() < NLMSG_HDRLEN + sizeof(xfrm_user_expire))
+				break;
+			// xfrm_user_expire starts with the SA's xfrm_usersa_info,
+			// but its attributes follow the whole expire header.
+			replay::SaId id = sa_id_of(m);
+			id.mark = mark_of(m, sizeof(xfrm_user_expire));
+			out.push_back(SaDelete{id});
 			break;
 		}
 		case XFRM_MSG_POLEXPIRE: {
@@ -239,6 +292,7 @@ Result<std::vector<Body>> KernelEvents::receive()
 			id.dst.family = u.family;
 			id.dst.prefixlen = u.family == AF_INET ? 32 : 128;
 			std::memcpy(id.dst.addr.data(), &u.daddr, u.family == AF_INET ? 4 : 16);
+			id.mark = mark_of(m, sizeof(xfrm_usersa_id));
 			out.push_back(SaDelete{id});
 			break;
 		}
@@ -270,31 +324,8 @@ replay::SaId sa_id_of(std::span<const std::uint8_t> newsa)
 	}
 	std::memcpy(id.src.addr.data(), &info.saddr, len);
 	std::memcpy(id.dst.addr.data(), &info.id.daddr, len);
+	id.mark = mark_of(newsa, sizeof(xfrm_usersa_info));
 	return id;
-}
-
-// The XFRMA_POLICY attribute of a DELPOLICY event, if it has one.
-static std::optional<xfrm_userpolicy_info> policy_attribute(std::span<const std::uint8_t> netlink)
-{
-	// Copies are only 1-aligned: walk an aligned copy.
-	std::vector<std::uint32_t> aligned((netlink.size() + 3) / 4);
-	std::memcpy(aligned.data(), netlink.data(), netlink.size());
-	auto *nlh = reinterpret_cast<nlmsghdr *>(aligned.data());
-	const std::size_t head = NLMSG_ALIGN(sizeof(xfrm_userpolicy_id));
-	if (nlh->nlmsg_len > netlink.size() || nlh->nlmsg_len < NLMSG_HDRLEN + head)
-		return std::nullopt;
-	auto *attr = static_cast<nlattr *>(mnl_nlmsg_get_payload_offset(nlh, head));
-	const char *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
-	for (; mnl_attr_ok(attr, tail - reinterpret_cast<const char *>(attr));
-	     attr = mnl_attr_next(attr)) {
-		if (mnl_attr_get_type(attr) == XFRMA_POLICY &&
-		    mnl_attr_get_payload_len(attr) >= sizeof(xfrm_userpolicy_info)) {
-			xfrm_userpolicy_info info;
-			std::memcpy(&info, mnl_attr_get_payload(attr), sizeof(info));
-			return info;
-		}
-	}
-	return std::nullopt;
 }
 
 bool policy_blocks(std::span<const std::uint8_t> newpolicy)

@@ -66,6 +66,9 @@ private:
 	replay::xfrm::Socket sock_;
 };
 
+// What KernelEvents::receive() makes of one datagram of events.
+Result<std::vector<Body>> frames_of_events(std::span<const std::uint8_t> datagram);
+
 // The SA a NEWSA message describes (checked by the frame decoder).
 replay::SaId sa_id_of(std::span<const std::uint8_t> newsa);
 

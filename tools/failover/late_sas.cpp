@@ -36,14 +36,12 @@ Result<bool> LateSas::appeared(const replay::SaId &id, replay::Backend &backend,
 Result<std::uint64_t> LateSas::sweep(replay::Backend &backend, KernelSink &kernel)
 {
 	std::uint64_t n = 0;
-	for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
-		auto sas = backend.dump(proto);
-		if (!sas)
-			return sas.error();
-		for (const auto &sa : *sas) {
-			auto r = move(sa.id, backend, kernel);
-			n += r && *r;
-		}
+	auto sas = kernel_sas(backend, kernel);
+	if (!sas)
+		return sas.error();
+	for (const auto &sa : *sas) {
+		auto r = move(sa.id, backend, kernel);
+		n += r && *r;
 	}
 	return n;
 }
@@ -51,7 +49,7 @@ Result<std::uint64_t> LateSas::sweep(replay::Backend &backend, KernelSink &kerne
 std::set<Admitted> LateSas::admitted() const
 {
 	std::set<Admitted> out;
-	for (const auto &[spi, proto, family, dst] : settled_)
+	for (const auto &[spi, proto, family, dst, mark_v, mark_m] : settled_)
 		out.insert(Admitted{family, dst, spi});
 	return out;
 }

@@ -11,7 +11,7 @@ namespace failover {
 
 SaKey key_of(const replay::SaId &id)
 {
-	return {id.spi, id.proto, id.dst.family, id.dst.addr};
+	return {id.spi, id.proto, id.dst.family, id.dst.addr, id.mark.v, id.mark.m};
 }
 
 std::string sa_text(const replay::SaId &id)
@@ -22,6 +22,11 @@ std::string sa_text(const replay::SaId &id)
 	// (-Wrestrict, a known false positive) on that form.
 	std::string text(spi);
 	text += pfkey::to_string(id.dst);
+	if (id.mark.any()) {
+		char mark[32];
+		std::snprintf(mark, sizeof(mark), "/mark:0x%x/0x%x", id.mark.v, id.mark.m);
+		text += mark;
+	}
 	return text;
 }
 

@@ -52,9 +52,11 @@ struct ShadowSa {
 	RateEstimate rate;
 };
 
-using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>>;
+using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>,
+			 std::uint32_t, std::uint32_t>;
 SaKey key_of(const replay::SaId &id);
-// "0x00002001/192.0.2.1", as logs and the control socket name an SA.
+// "0x00002001/192.0.2.1" (and "/mark:0x1/0xffffffff" for a marked SA), as
+// logs and the control socket name an SA.
 std::string sa_text(const replay::SaId &id);
 
 struct ShadowView {

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <netinet/in.h>
 
+#include "kernel_tables.hpp"
 #include "log.hpp"
 
 namespace failover {
@@ -123,23 +125,58 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 	return report;
 }
 
-Result<ShadowView> with_unreported_sas(const ShadowView &view, replay::Backend &backend,
-				       std::uint64_t &added)
+Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink &kernel)
 {
-	ShadowView out = view;
-	added = 0;
+	std::vector<KernelSaRow> rows;
+	std::map<SaKey, replay::ReplayState> numbers;
 	for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
 		auto sas = backend.dump(proto);
 		if (!sas)
 			return sas.error();
-		for (const auto &sa : *sas) {
-			auto [it, inserted] = out.sas.try_emplace(key_of(sa.id));
-			if (!inserted)
-				continue;
-			it->second.id = sa.id;
-			it->second.state = sa.state;
-			added++;
+		for (auto &sa : *sas) {
+			if (backend.kind() != replay::Kind::pfkey)
+				rows.push_back(KernelSaRow{sa.id, std::move(sa.state)});
+			else if (!sa.id.mark.any())
+				numbers.emplace(key_of(sa.id), std::move(sa.state));
 		}
+	}
+	if (backend.kind() != replay::Kind::pfkey)
+		return rows;
+	auto records = kernel.dump_sas();
+	if (!records)
+		return records.error();
+	for (const auto &record : *records) {
+		const replay::SaId id = sa_id_of(record);
+		if (id.proto != IPPROTO_ESP && id.proto != IPPROTO_AH)
+			continue;
+		if (id.mark.any()) {
+			rows.push_back(KernelSaRow{id, std::nullopt});
+			continue;
+		}
+		// Not in the PF_KEY dump: deleted in between.
+		if (auto it = numbers.find(key_of(id)); it != numbers.end())
+			rows.push_back(KernelSaRow{id, std::move(it->second)});
+	}
+	return rows;
+}
+
+Result<ShadowView> with_unreported_sas(const ShadowView &view, replay::Backend &backend,
+				       KernelSink &kernel, std::uint64_t &added)
+{
+	ShadowView out = view;
+	added = 0;
+	auto rows = kernel_sas(backend, kernel);
+	if (!rows)
+		return rows.error();
+	for (auto &row : *rows) {
+		auto [it, inserted] = out.sas.try_emplace(key_of(row.id));
+		if (!inserted)
+			continue;
+		it->second.id = row.id;
+		// Without numbers (PF_KEY, marked), the move fails and fences.
+		if (row.state)
+			it->second.state = std::move(*row.state);
+		added++;
 	}
 	return out;
 }

@@ -53,14 +53,30 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 				replay::Backend &backend, KernelSink &kernel,
 				AbsentSa absent = AbsentSa::fails);
 
+// An SA of this node's kernel, and its numbers when the backend can read
+// them.
+struct KernelSaRow {
+	replay::SaId id;
+	std::optional<replay::ReplayState> state;
+};
+
+// Every ESP or AH SA of this node's kernel, as the backend names it. PF_KEY
+// shows a marked SA without its mark (an unmarked twin that no lookup
+// finds): over PF_KEY the list is @kernel's SAD, read over netlink, with
+// the numbers of the PF_KEY dump for unmarked SAs and none for marked ones
+// (PF_KEY cannot read or set those: whoever moves them fails, and fences).
+Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink &kernel);
+
 // @view with every ESP or AH SA of this node's kernel that it does not
 // have, at the kernel's numbers and without thresholds (the margin takes
 // the configured ones): SAs an IKE daemon installed here that the active
 // never reported (new, or not yet past N packets or T), which a takeover
-// with margins must move forward too. How many were added in @added. An
-// SAD that cannot be read is an error: those SAs would keep their numbers.
+// with margins must move forward too (kernel_sas(): over PF_KEY, a marked
+// SA comes without numbers, and execute_takeover() fences it). How many
+// were added in @added. An SAD that cannot be read is an error: those SAs
+// would keep their numbers.
 Result<ShadowView> with_unreported_sas(const ShadowView &view, replay::Backend &backend,
-				       std::uint64_t &added);
+				       KernelSink &kernel, std::uint64_t &added);
 
 // Moves an SA's kernel state forward to @want, field by field: never below
 // what the kernel already holds (a node that stood down and comes back may

@@ -22,9 +22,9 @@ int main(int argc, char **argv)
 	if (argc != 2)
 		return 2;
 	const std::string dir = argv[1];
-	const Bytes sa = sample_newsa();
+	const Bytes sa = sample_newsa(0x1001, 0, {0x10, 0xff});
 	const replay::SaId id{0x1001, IPPROTO_ESP, *pfkey::parse_address("10.0.0.1"),
-			      *pfkey::parse_address("10.0.0.2")};
+			      *pfkey::parse_address("10.0.0.2"), {0x10, 0xff}};
 	write(dir + "/snapshot", {{1, Hello{Role::active, 1, "gw1"}},
 				  {2, SnapshotBegin{1, 0}},
 				  {3, SaRecord{sa}},

@@ -58,7 +58,7 @@ msecs = 5
 	EXPECT_EQ(SaOwner::safailover, c->sa_owner);
 	EXPECT_EQ(replay::Choice::automatic, c->backend);
 	replay::SaId id{0x2000, 50, *pfkey::parse_address("10.0.0.1"),
-			*pfkey::parse_address("10.9.3.4")};
+			*pfkey::parse_address("10.9.3.4"), {}};
 	EXPECT_EQ((replay::ReplayThresh{5, 5}), c->thresh_for(id));
 	id.spi = 0x2001;
 	EXPECT_EQ((replay::ReplayThresh{50, 0}), c->thresh_for(id));

@@ -17,9 +17,11 @@ namespace failover {
 // merge does: a step back of either counter is ERANGE.
 class FakeBackend final : public replay::Backend {
 public:
-	replay::Kind kind() const override { return replay::Kind::netlink; }
+	replay::Kind kind() const override { return backend_kind; }
 	Result<replay::SaReplay> get(const replay::SaId &id) override
 	{
+		if (backend_kind == replay::Kind::pfkey && id.mark.any())
+			return Error{EOPNOTSUPP, "PF_KEY cannot name an SA with an XFRM mark"};
 		auto it = sas.find(key_of(id));
 		if (auto m = missing_reads.find(id.spi); m != missing_reads.end() && m->second > 0) {
 			m->second--;
@@ -34,8 +36,12 @@ public:
 		if (dump_fails)
 			return Error{ENOBUFS, "dump"};
 		std::vector<replay::SaReplay> out;
-		for (const auto &[key, sa] : sas)
+		for (const auto &[key, sa] : sas) {
 			out.push_back(sa);
+			// af_key's dump shows no marks.
+			if (backend_kind == replay::Kind::pfkey)
+				out.back().id.mark = {};
+		}
 		return out;
 	}
 	Result<replay::SaReplay> set_thresh(const replay::SaId &id,
@@ -72,9 +78,9 @@ public:
 
 	// An SA this kernel has, in @kernel's SAD and here.
 	void add(FakeKernel &kernel, std::uint32_t spi, const replay::ReplayState &state,
-		 std::uint32_t dst = 0)
+		 std::uint32_t dst = 0, replay::Mark mark = {})
 	{
-		const Bytes record = sample_newsa(spi, dst);
+		const Bytes record = sample_newsa(spi, dst, mark);
 		ASSERT_TRUE(kernel.install_sa(record, KernelSink::Existing::keep).ok());
 		const replay::SaId id = sa_id_of(record);
 		sas[key_of(id)] = replay::SaReplay{id, 1, std::nullopt, state};
@@ -84,6 +90,8 @@ public:
 		return sas.at(key_of(sa_id_of(sample_newsa(spi, dst)))).state;
 	}
 
+	// pfkey: what a PF_KEY backend cannot do, it refuses (marked SAs).
+	replay::Kind backend_kind = replay::Kind::netlink;
 	std::map<SaKey, replay::SaReplay> sas;
 	std::map<std::uint32_t, int> fail_with;
 	std::map<std::uint32_t, replay::ReplayState> packets_before_set;

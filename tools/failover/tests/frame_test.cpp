@@ -17,8 +17,9 @@ namespace {
 
 replay::SaId sa_id()
 {
+	// Marked, as a route-based tunnel's SA is: the mark travels too.
 	return replay::SaId{0x1001, IPPROTO_ESP, *pfkey::parse_address("fd00::1"),
-			    *pfkey::parse_address("fd00::2")};
+			    *pfkey::parse_address("fd00::2"), {0x10, 0xff}};
 }
 
 Bytes newsa()
@@ -171,7 +172,7 @@ TEST(Frame, RefusesMalformedBodies)
 
 	replay::ReplayState st{false, 0, 5, 6, 32, {1}};
 	auto rep = encode(Frame{1, ReplayUpdate{sa_id(), std::nullopt, st, 1}});
-	const std::size_t state = kHeaderSize + 38 + 9;	// id, thresh
+	const std::size_t state = kHeaderSize + 46 + 9;	// id (with its mark), thresh
 	auto b = rep;
 	b[state] = 2;
 	expect_refused(b, "esn flag");

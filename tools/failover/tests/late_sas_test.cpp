@@ -165,5 +165,23 @@ TEST(LateSas, SweepMovesWhatNoEventAnnounced)
 	EXPECT_FALSE(t.late->sweep(t.backend, t.kernel).ok());
 }
 
+// A marked SA that no event announced, over PF_KEY: its dump shows the SA
+// unmarked, which no lookup finds; the sweep takes the marked SA from the
+// kernel's SAD and, unable to set it, deletes it (it would send with the
+// IKE daemon's numbers once the fence opens).
+TEST(LateSas, SweepOverPfkeyDeletesAMarkedSaItCannotSet)
+{
+	AfterTakeover t;
+	t.backend.backend_kind = replay::Kind::pfkey;
+	t.take_over(numbers_only({}));
+	t.backend.add(t.kernel, 0x3001, numbers(4, 0, 0), 0, {0x2a, 0xff});
+
+	auto swept = t.late->sweep(t.backend, t.kernel);
+	ASSERT_TRUE(swept.ok());
+	EXPECT_EQ(0u, *swept);
+	EXPECT_EQ(1u, t.late->failed());
+	EXPECT_TRUE(t.kernel.sas.empty());
+}
+
 } // namespace
 } // namespace failover

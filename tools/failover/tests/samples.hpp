@@ -12,8 +12,10 @@
 
 namespace failover {
 
-// @dst: the SA's destination, an IPv4 address in host byte order.
-inline Bytes sample_newsa(std::uint32_t spi = 0x1001, std::uint32_t dst = 0)
+// @dst: the SA's destination, an IPv4 address in host byte order; @mark
+// its XFRMA_MARK, none when { 0, 0 }.
+inline Bytes sample_newsa(std::uint32_t spi = 0x1001, std::uint32_t dst = 0,
+			  replay::Mark mark = {})
 {
 	Bytes buf(512);
 	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
@@ -27,6 +29,10 @@ inline Bytes sample_newsa(std::uint32_t spi = 0x1001, std::uint32_t dst = 0)
 	info->replay_window = 32;
 	xfrm_replay_state r{5, 6, 1};
 	mnl_attr_put(nlh, XFRMA_REPLAY_VAL, sizeof(r), &r);
+	if (mark.any()) {
+		const xfrm_mark m{mark.v, mark.m};
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(m), &m);
+	}
 	buf.resize(nlh->nlmsg_len);
 	return buf;
 }

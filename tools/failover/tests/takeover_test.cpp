@@ -138,7 +138,8 @@ TEST(Takeover, IkeOwnedSaTheActiveNeverReportedMovesByTheMargin)
 	backend.add(kernel, 0x2003, numbers(0, 0, 0));
 	std::uint64_t added = 0;
 	const auto view =
-		with_unreported_sas(numbers_only({{0x2001, numbers(500, 6)}}), backend, added);
+		with_unreported_sas(numbers_only({{0x2001, numbers(500, 6)}}), backend, kernel,
+				    added);
 	ASSERT_TRUE(view.ok());
 	EXPECT_EQ(1u, added);
 	ASSERT_EQ(2u, view->sas.size());
@@ -152,14 +153,84 @@ TEST(Takeover, IkeOwnedSaTheActiveNeverReportedMovesByTheMargin)
 	EXPECT_GT(backend.state(0x2001).oseq, 500u);
 }
 
+// Route-based tunnels: two SAs with the same SPI and destination, told
+// apart by their marks, each moved to its own numbers.
+TEST(Takeover, MarkedSasAreTheirOwnSas)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.add(kernel, 0x2001, numbers(0, 0, 0), 0, {1, 0xffffffff});
+	backend.add(kernel, 0x2001, numbers(0, 0, 0), 0, {2, 0xffffffff});
+	ShadowView view;
+	for (const auto &[mark, oseq] : {std::pair{1u, 500u}, std::pair{2u, 9000u}}) {
+		ShadowSa sa;
+		sa.id = sa_id_of(sample_newsa(0x2001, 0, {mark, 0xffffffff}));
+		sa.state = numbers(oseq, 1);
+		view.sas[key_of(sa.id)] = std::move(sa);
+	}
+	ASSERT_EQ(2u, view.sas.size());
+
+	const TakeoverReport report =
+		execute_takeover(view, std::nullopt, backend, kernel, AbsentSa::skipped);
+	EXPECT_EQ(0u, report.failed);
+	EXPECT_EQ(500u, backend.sas.at(key_of(sa_id_of(sample_newsa(0x2001, 0, {1, 0xffffffff}))))
+				.state.oseq);
+	EXPECT_EQ(9000u, backend.sas.at(key_of(sa_id_of(sample_newsa(0x2001, 0, {2, 0xffffffff}))))
+				 .state.oseq);
+}
+
+// PF_KEY shows marked SAs without their marks and cannot find them: the
+// IKE-owned view takes them from the kernel, and the takeover deletes
+// them (fail closed) instead of leaving them at the IKE daemon's numbers.
+TEST(Takeover, MarkedSasOverPfkeyAreFenced)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.add(kernel, 0x2001, numbers(0, 0, 0));
+	// Its PF_KEY dump shows it unmarked, a twin no lookup finds.
+	backend.add(kernel, 0x2005, numbers(0, 0, 0), 0, {7, 0xff});
+	std::uint64_t added = 0;
+	const auto view = with_unreported_sas(numbers_only({{0x2001, numbers(500, 6)}}), backend,
+					      kernel, added);
+	ASSERT_TRUE(view.ok());
+	EXPECT_EQ(1u, added);
+	ASSERT_EQ(2u, view->sas.size());
+
+	const TakeoverReport report =
+		execute_takeover(*view, margins(), backend, kernel, AbsentSa::skipped);
+	EXPECT_EQ(1u, report.failed);
+	EXPECT_EQ(1u, kernel.sas.size());	// the marked SA is gone
+	EXPECT_GT(backend.state(0x2001).oseq, 500u);
+}
+
+// Over netlink the marked SA is an SA like any other.
+TEST(Takeover, MarkedSasOverNetlinkMove)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.add(kernel, 0x2005, numbers(0, 0, 0), 0, {7, 0xff});
+	std::uint64_t added = 0;
+	const auto view = with_unreported_sas(ShadowView{}, backend, kernel, added);
+	ASSERT_TRUE(view.ok());
+	EXPECT_EQ(1u, added);
+
+	const TakeoverReport report =
+		execute_takeover(*view, margins(), backend, kernel, AbsentSa::skipped);
+	EXPECT_EQ(0u, report.failed);
+	EXPECT_EQ(1u, kernel.sas.size());
+	EXPECT_GE(backend.sas.begin()->second.state.oseq, 1024u);
+}
+
 TEST(Takeover, UnreadableSadFailsTheIkeOwnedView)
 {
 	// The SAs it cannot see would keep their numbers: no view, no takeover.
 	FakeBackend backend;
 	backend.dump_fails = true;
 	std::uint64_t added = 0;
+	FakeKernel kernel;
 	const auto view = with_unreported_sas(numbers_only({{0x2001, numbers(500, 6)}}), backend,
-					      added);
+					      kernel, added);
 	ASSERT_FALSE(view.ok());
 	EXPECT_EQ(ENOBUFS, view.error().code);
 }

@@ -23,11 +23,12 @@ using namespace std::chrono_literals;
 
 // The SA as the kernel knows it: SaId without the source address, which
 // XFRM lookups do not use.
-using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>>;
+using SaKey = std::tuple<std::uint32_t, std::uint8_t, int, std::array<std::uint8_t, 16>,
+			 std::uint32_t, std::uint32_t>;
 
 SaKey key_of(const SaId &id)
 {
-	return {id.spi, id.proto, id.dst.family, id.dst.addr};
+	return {id.spi, id.proto, id.dst.family, id.dst.addr, id.mark.v, id.mark.m};
 }
 
 // What an SA's notifications do not say about it.
@@ -87,6 +88,11 @@ public:
 	{
 		xfrm::AeUpdate update;
 
+		// NEWAE would set an unmarked SA of the same SPI in its place.
+		if (id.mark.any()) {
+			if (auto sa = get_sa(id); !sa)
+				return sa.error();
+		}
 		update.packets = thresh.packets;
 		update.etimer_jiffies = 0;
 		if (thresh.msecs) {
@@ -157,6 +163,13 @@ public:
 	}
 
 private:
+	// The kernel matches (mark & SA's mask) == SA's value: an unmarked SA
+	// answers for any mark. The SA asked for is not there.
+	static Error not_this_mark(const char *what)
+	{
+		return Error{ESRCH, std::string(what) + ": only an SA of another mark"};
+	}
+
 	Result<xfrm::KernelSa> get_sa(const SaId &id)
 	{
 		std::optional<xfrm::KernelSa> sa;
@@ -165,6 +178,8 @@ private:
 					     auto parsed = xfrm::parse_sa(nlh);
 					     if (!parsed)
 						     return parsed.error();
+					     if (parsed->id.mark != id.mark)
+						     return not_this_mark("XFRM_MSG_GETSA");
 					     sa = std::move(*parsed);
 					     return std::monostate{};
 				     });
@@ -192,6 +207,8 @@ private:
 					     auto parsed = xfrm::parse_aevent(nlh);
 					     if (!parsed)
 						     return parsed.error();
+					     if (parsed->id.mark != id.mark)
+						     return not_this_mark("XFRM_MSG_GETAE");
 					     ae = std::move(*parsed);
 					     return std::monostate{};
 				     });

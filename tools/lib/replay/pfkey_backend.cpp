@@ -31,7 +31,7 @@ Result<SaReplay> to_sa_replay(const pfkey::Message &m)
 		return Error{EPROTO, "PF_KEY message without SA, addresses or replay state"};
 
 	SaReplay r;
-	r.id = SaId{m.sa->spi, proto_of(m.satype), *m.src, *m.dst};
+	r.id = SaId{m.sa->spi, proto_of(m.satype), *m.src, *m.dst, {}};
 	r.reqid = m.sa2 ? m.sa2->reqid : 0;
 	r.thresh = m.replay_thresh;
 	r.state = *m.replay_state;
@@ -49,7 +49,7 @@ public:
 
 	Result<SaReplay> get(const SaId &id) override
 	{
-		return reply(ask(request(SADB_GET, id)));
+		return send(id, request(SADB_GET, id));
 	}
 
 	Result<std::vector<SaReplay>> dump(std::uint8_t proto) override
@@ -72,7 +72,7 @@ public:
 	{
 		auto req = request(SADB_X_SET_REPLAY, id);
 		req.replay_thresh = thresh;
-		return reply(ask(req));
+		return send(id, req);
 	}
 
 	Result<SaReplay> set_state(const SaId &id, const ReplayState &state) override
@@ -80,7 +80,7 @@ public:
 		auto req = request(SADB_X_SET_REPLAY, id);
 		req.replay_state = state;
 		req.replay_state->cause = 0;
-		return reply(ask(req));
+		return send(id, req);
 	}
 
 	// Registration happened in open(): it is the probe.
@@ -123,17 +123,18 @@ private:
 		return m;
 	}
 
-	Result<pfkey::Message> ask(const pfkey::Message &m)
+	// af_key looks SAs up with mark 0 (DUMMY_MARK): a marked SA is found
+	// only if its value is 0, and an unmarked one of the same SPI may answer
+	// in its place. Refused, marked at all.
+	Result<SaReplay> send(const SaId &id, const pfkey::Message &m)
 	{
+		if (id.mark.any())
+			return Error{EOPNOTSUPP, "PF_KEY cannot name an SA with an XFRM mark"};
 		requests_.discard_pending();
-		return requests_.request(m);
-	}
-
-	static Result<SaReplay> reply(Result<pfkey::Message> m)
-	{
-		if (!m)
-			return m.error();
-		return to_sa_replay(*m);
+		auto reply = requests_.request(m);
+		if (!reply)
+			return reply.error();
+		return to_sa_replay(*reply);
 	}
 
 	pfkey::Socket requests_;

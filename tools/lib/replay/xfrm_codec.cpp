@@ -64,6 +64,16 @@ nlmsghdr *put_header(std::span<std::uint8_t> buf, std::uint16_t type,
 	return nlh;
 }
 
+// The kernel looks an SA up with the mark a request carries, none when
+// the request has no XFRMA_MARK.
+void put_mark(nlmsghdr *nlh, const Mark &mark)
+{
+	if (!mark.any())
+		return;
+	const xfrm_mark m{mark.v, mark.m};
+	mnl_attr_put(nlh, XFRMA_MARK, sizeof(m), &m);
+}
+
 nlmsghdr *put_aevent_id(std::span<std::uint8_t> buf, std::uint16_t type,
 			std::uint16_t flags, const SaId &id, std::uint32_t seq,
 			std::uint32_t ae_flags)
@@ -75,6 +85,7 @@ nlmsghdr *put_aevent_id(std::span<std::uint8_t> buf, std::uint16_t type,
 	ae->sa_id = to_usersa_id(id);
 	ae->saddr = to_xfrm(id.src);
 	ae->flags = ae_flags;
+	put_mark(nlh, id.mark);
 	return nlh;
 }
 
@@ -89,6 +100,7 @@ struct Attrs {
 	const nlattr *replay_esn = nullptr;
 	const nlattr *replay_thresh = nullptr;
 	const nlattr *etimer_thresh = nullptr;
+	const nlattr *mark = nullptr;
 };
 
 Result<Attrs> collect(const nlmsghdr *nlh, std::size_t header)
@@ -114,6 +126,9 @@ Result<Attrs> collect(const nlmsghdr *nlh, std::size_t header)
 		case XFRMA_ETIMER_THRESH:
 			slot = &attrs.etimer_thresh;
 			break;
+		case XFRMA_MARK:
+			slot = &attrs.mark;
+			break;
 		default:
 			continue;
 		}
@@ -132,6 +147,17 @@ Result<std::uint32_t> get_u32(const nlattr *attr)
 	if (mnl_attr_get_payload_len(attr) != sizeof(std::uint32_t))
 		return malformed("u32 attribute of the wrong size");
 	return mnl_attr_get_u32(attr);
+}
+
+Result<Mark> get_mark(const Attrs &attrs)
+{
+	if (!attrs.mark)
+		return Mark{};
+	xfrm_mark m;
+	if (mnl_attr_get_payload_len(attrs.mark) != sizeof(m))
+		return malformed("XFRMA_MARK of the wrong size");
+	std::memcpy(&m, mnl_attr_get_payload(attrs.mark), sizeof(m));
+	return Mark{m.v, m.m};
 }
 
 Result<KernelReplay> get_replay(const Attrs &attrs)
@@ -213,6 +239,7 @@ nlmsghdr *build_get_sa(std::span<std::uint8_t> buf, const SaId &id, std::uint32_
 		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_id)));
 
 	*u = to_usersa_id(id);
+	put_mark(nlh, id.mark);
 	return nlh;
 }
 
@@ -276,12 +303,16 @@ Result<KernelSa> parse_sa(const nlmsghdr *nlh)
 	auto replay = get_replay(*attrs);
 	if (!replay)
 		return replay.error();
+	auto mark = get_mark(*attrs);
+	if (!mark)
+		return mark.error();
 
 	KernelSa sa;
 	sa.id.spi = ntohl(info->id.spi);
 	sa.id.proto = info->id.proto;
 	sa.id.src = from_xfrm(info->saddr, info->family);
 	sa.id.dst = from_xfrm(info->id.daddr, info->family);
+	sa.id.mark = *mark;
 	sa.reqid = info->reqid;
 	sa.esn = info->flags & XFRM_STATE_ESN;
 	sa.legacy_window = info->replay_window;
@@ -302,12 +333,16 @@ Result<KernelAevent> parse_aevent(const nlmsghdr *nlh)
 	auto replay = get_replay(*attrs);
 	if (!replay)
 		return replay.error();
+	auto mark = get_mark(*attrs);
+	if (!mark)
+		return mark.error();
 
 	KernelAevent event;
 	event.id.spi = ntohl(ae->sa_id.spi);
 	event.id.proto = ae->sa_id.proto;
 	event.id.src = from_xfrm(ae->saddr, ae->sa_id.family);
 	event.id.dst = from_xfrm(ae->sa_id.daddr, ae->sa_id.family);
+	event.id.mark = *mark;
 	event.reqid = ae->reqid;
 	event.flags = ae->flags;
 	event.replay = std::move(*replay);

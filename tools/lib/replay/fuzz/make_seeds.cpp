@@ -21,7 +21,7 @@ static std::vector<std::uint8_t> aevent(const xfrm::KernelReplay &replay)
 {
 	std::vector<std::uint8_t> buf(8192);
 	const SaId id{0x1001, IPPROTO_ESP, *pfkey::parse_address("fd00::1"),
-		      *pfkey::parse_address("fd00::2")};
+		      *pfkey::parse_address("fd00::2"), {0x10, 0xff}};
 	xfrm::AeUpdate u;
 
 	u.replay = replay;

@@ -31,7 +31,7 @@ std::string env(const char *name)
 SaId sa(std::uint32_t spi)
 {
 	return SaId{spi, IPPROTO_ESP, *pfkey::parse_address("10.0.0.1"),
-		    *pfkey::parse_address("10.0.0.2")};
+		    *pfkey::parse_address("10.0.0.2"), {}};
 }
 
 void add_sas()

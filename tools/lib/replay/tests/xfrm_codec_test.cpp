@@ -18,7 +18,7 @@ namespace {
 SaId sa_id()
 {
 	return SaId{0x1001, IPPROTO_ESP, *pfkey::parse_address("10.0.0.1"),
-		    *pfkey::parse_address("10.0.0.2")};
+		    *pfkey::parse_address("10.0.0.2"), {}};
 }
 
 KernelReplay ring(std::uint32_t window, std::uint32_t words)
@@ -116,6 +116,53 @@ TEST_F(Codec, GetRequestsNameTheSa)
 	EXPECT_EQ(ae->sa_id.family, AF_INET);
 	EXPECT_EQ(ae->flags, unsigned(XFRM_AE_RVAL | XFRM_AE_RTHR | XFRM_AE_ETHR));
 	EXPECT_EQ(build_dump_sa(buf, 4)->nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+}
+
+// A marked SA (route-based tunnels) is found only with its mark: every
+// request that names it carries XFRMA_MARK, and what the kernel reports
+// about it keeps the mark in the SA's identity.
+TEST_F(Codec, MarksNameTheSaBothWays)
+{
+	SaId marked = sa_id();
+	marked.mark = {0x2a, 0xffffffff};
+	AeUpdate u;
+	u.replay = ring(64, 2);
+	for (const nlmsghdr *nlh : {build_get_ae(buf, marked, 3), build_new_ae(buf, marked, 3, u),
+				    build_get_sa(buf, marked, 3)}) {
+		const xfrm_mark *found = nullptr;
+		const std::size_t head = nlh->nlmsg_type == XFRM_MSG_GETSA ? sizeof(xfrm_usersa_id)
+									   : sizeof(xfrm_aevent_id);
+		const char *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
+		for (auto *attr = static_cast<const nlattr *>(mnl_nlmsg_get_payload_offset(nlh, head));
+		     mnl_attr_ok(attr, tail - reinterpret_cast<const char *>(attr));
+		     attr = mnl_attr_next(attr))
+			if (mnl_attr_get_type(attr) == XFRMA_MARK)
+				found = static_cast<const xfrm_mark *>(mnl_attr_get_payload(attr));
+		ASSERT_TRUE(found) << nlh->nlmsg_type;
+		EXPECT_EQ(found->v, 0x2aU);
+		EXPECT_EQ(found->m, 0xffffffffU);
+	}
+	auto ae = parse_aevent(build_new_ae(buf, marked, 1, u));
+	ASSERT_TRUE(ae.ok()) << ae.error().message();
+	EXPECT_EQ(ae->id, marked);
+
+	// No mark, no XFRMA_MARK: the kernel looks up the unmarked SA.
+	const nlmsghdr *plain = build_get_ae(buf, sa_id(), 3);
+	EXPECT_EQ(plain->nlmsg_len, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(xfrm_aevent_id)));
+
+	xfrm_replay_state legacy{1, 2, 0x3};
+	nlmsghdr *nlh = newsa(XFRMA_REPLAY_VAL, &legacy, sizeof(legacy));
+	const xfrm_mark mark{0x2a, 0xffffffff};
+	mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
+	auto sa = parse_sa(nlh);
+	ASSERT_TRUE(sa.ok()) << sa.error().message();
+	EXPECT_EQ(sa->id, marked);
+
+	nlh = newsa(XFRMA_REPLAY_VAL, &legacy, sizeof(legacy));
+	mnl_attr_put(nlh, XFRMA_MARK, sizeof(std::uint32_t), &mark.v);
+	auto short_mark = parse_sa(nlh);
+	ASSERT_FALSE(short_mark.ok());
+	EXPECT_EQ(short_mark.error().code, EINVAL);
 }
 
 TEST_F(Codec, NewSaGivesLayoutAndIdentity)

@@ -104,5 +104,23 @@ check bad_spi_exit_2 test $? = 2
 check bad_backend_exit_2 test $? = 2
 check dump_lists_the_sas test "$(sareplay --json dump | jq -s length)" = 2
 
+# A route-based tunnel's SA: the kernel finds it only with its mark, which
+# netlink carries and PF_KEY has no room for.
+$ip xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1003 mark 0x2a mask 0xff \
+	mode tunnel aead 'rfc4106(gcm(aes))' \
+	0x00112233445566778899aabbccddeeff01020306 128 replay-window 32
+marked="--spi 0x1003 --src 10.0.0.1 --dst 10.0.0.2 --mark 0x2a/0xff"
+sareplay get --spi 0x1003 --src 10.0.0.1 --dst 10.0.0.2 2>/dev/null
+check marked_sa_needs_its_mark test $? = 1
+if [ "$expected" = pfkey ]; then
+	sareplay get $marked 2>/tmp/err
+	check marked_sa_refused_exit_1 test $? = 1
+	check marked_sa_refused_says_why grep -q "XFRM mark" /tmp/err
+else
+	check marked_sa_set sareplay set $marked --oseq 77
+	check marked_sa_read_back test \
+		"$(sareplay --json get $marked | jq -r '"\(.replay.oseq) \(.mark.value) \(.mark.mask)"')" = "77 42 255"
+fi
+
 $ip xfrm state flush
 $ip xfrm policy flush

@@ -24,12 +24,23 @@ using pfkey::ReplayState;
 using pfkey::ReplayThresh;
 using pfkey::Result;
 
-// How the kernel names an SA: SPI, protocol and destination. The source
-// address is part of PF_KEY's request format and of what is reported.
+// An SA's XFRM mark, value and mask (xfrm_mark): route-based tunnels (VTI,
+// marked policies) tell their SAs apart by it, and the kernel's lookups
+// take it. { 0, 0 } is no mark.
+struct Mark {
+	std::uint32_t v = 0, m = 0;
+	bool any() const { return v || m; }
+	bool operator==(const Mark &) const = default;
+};
+
+// How the kernel names an SA: SPI, protocol, destination and mark. The
+// source address is part of PF_KEY's request format and of what is
+// reported. PF_KEY has no mark: its backend cannot name a marked SA.
 struct SaId {
 	std::uint32_t spi = 0;		// host byte order
 	std::uint8_t proto = 0;		// IPPROTO_ESP or IPPROTO_AH
 	pfkey::Address src, dst;	// one family
+	Mark mark;
 	bool operator==(const SaId &) const = default;
 };
 
