@@ -981,7 +981,10 @@ private:
 
 	void set_thresh(const replay::SaId &id)
 	{
-		if (auto r = backend_->set_thresh(id, cfg_.thresh_for(id)); !r && r.error().code != ESRCH)
+		// EOPNOTSUPP: a marked SA over PF_KEY, which a takeover fences
+		// (and logs then); said here on every NEWSA, it would be noise.
+		if (auto r = backend_->set_thresh(id, cfg_.thresh_for(id));
+		    !r && r.error().code != ESRCH && r.error().code != EOPNOTSUPP)
 			log("error", "thresh_failed", {{"sa", sa_text(id)}, {"reason", r.error().message()}});
 	}
 

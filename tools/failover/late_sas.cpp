@@ -56,11 +56,16 @@ std::set<Admitted> LateSas::admitted() const
 
 Result<bool> LateSas::fail(const replay::SaId &id, KernelSink &kernel, const Error &why)
 {
-	failed_++;
 	auto gone = kernel.delete_sa(id);
+	// Gone already (its owner deleted it, or an earlier failure here did:
+	// a sweep and a queued event can both name it): nothing carries its
+	// numbers, and nothing failed now.
+	if (!gone && gone.error().code == ESRCH)
+		return false;
+	failed_++;
 	log("error", "takeover_sa_failed",
 	    {{"sa", sa_text(id)}, {"reason", why.message()},
-	     {"fenced", gone || gone.error().code == ESRCH ? "SA deleted" : gone.error().message()}});
+	     {"fenced", gone ? "SA deleted" : gone.error().message()}});
 	return why;
 }
 

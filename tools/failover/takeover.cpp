@@ -153,7 +153,8 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 			rows.push_back(KernelSaRow{id, std::nullopt});
 			continue;
 		}
-		// Not in the PF_KEY dump: deleted in between.
+		// Not in the PF_KEY dump: deleted after it, or added after it
+		// (then the late-SA sweep and its NEWSA event move it).
 		if (auto it = numbers.find(key_of(id)); it != numbers.end())
 			rows.push_back(KernelSaRow{id, std::move(it->second)});
 	}

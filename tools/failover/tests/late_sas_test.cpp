@@ -181,6 +181,12 @@ TEST(LateSas, SweepOverPfkeyDeletesAMarkedSaItCannotSet)
 	EXPECT_EQ(0u, *swept);
 	EXPECT_EQ(1u, t.late->failed());
 	EXPECT_TRUE(t.kernel.sas.empty());
+
+	// Its NEWSA event, queued meanwhile: gone already, not a second failure.
+	const auto again = t.late->appeared(sa_id_of(sample_newsa(0x3001, 0, {0x2a, 0xff})),
+					    t.backend, t.kernel, t.at + 1s);
+	EXPECT_TRUE(again.ok());
+	EXPECT_EQ(1u, t.late->failed());
 }
 
 } // namespace
