@@ -4,17 +4,28 @@
 # packages as a user installs them. DKMS builds af_key for this kernel when
 # pfkey-replay-dkms is installed, modprobe then loads ours, sareplay finds
 # the extension; removing the package brings Debian's af_key back.
-# Usage: packages.sh DEB_DIR
+# Usage: packages.sh DEB_DIR [HEADERS SOURCE]
+#   HEADERS, SOURCE: the build tree and linux-source tarball of a kernel
+#   whose packages are not installed here (Debian 13's: trixie.sh fetched
+#   the source and prepared a tree, as its kbuild binaries need trixie's
+#   libc), linked where Debian's packages put them: /lib/modules/KVER/build
+#   and /usr/src (checks trixie-packages.*)
 set -u
-debs=$1
+debs=$1 headers=${2:-} source=${3:-}
 . "$(dirname "$0")/lib.sh"
 guest_start
 : >$tap
+label=packages
+if [ -n "$headers" ]; then
+	label=trixie-packages
+	ln -sfn "$headers" "/usr/src/linux-headers-$(uname -r)"
+	ln -sfn "$source" "/usr/src/$(basename "$source")"
+fi
 export DEBIAN_FRONTEND=noninteractive
 kver=$(uname -r)
 version=$(dpkg-deb -f "$debs"/pfkey-replay-dkms_*.deb Version)
 modprobe=/usr/sbin/modprobe
-check() { tap_check packages "$@" | tee -a $tap; }
+check() { tap_check $label "$@" | tee -a $tap; }
 
 # COMMAND within SECONDS, its output in /run/results/NAME.log.
 # Usage: logged NAME SECONDS COMMAND...
@@ -45,6 +56,8 @@ check stock_af_key_before loads $stock
 # about 2 minutes here, most of it unpacking af_key.c from the tarball.
 check dkms_package_installs logged dkms-install 600 dpkg -i "$debs"/pfkey-replay-dkms_*.deb
 check dkms_built_for_this_kernel dkms_has
+# DKMS compresses as the kernel's own modules are (Debian 13's: xz).
+[ -e $ours ] || ours=$ours.xz
 check modprobe_loads_ours loads "$ours"
 check tools_package_installs logged tools-install 120 dpkg -i "$debs"/pfkey-replay-tools_*.deb
 check sareplay_finds_the_extension probe_says pfkey
