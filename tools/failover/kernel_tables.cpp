@@ -139,19 +139,9 @@ Result<std::monostate> KernelTables::install_sa(std::span<const std::uint8_t> ne
 
 Result<std::monostate> KernelTables::delete_sa(const replay::SaId &id)
 {
-	nlmsghdr *nlh = mnl_nlmsg_put_header(tx_.data());
-	nlh->nlmsg_type = XFRM_MSG_DELSA;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	auto *u = static_cast<xfrm_usersa_id *>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_id)));
-	std::memcpy(&u->daddr, id.dst.addr.data(), id.dst.family == AF_INET ? 4 : 16);
-	u->spi = htonl(id.spi);
-	u->family = id.dst.family;
-	u->proto = id.proto;
-	if (id.mark.any()) {
-		const xfrm_mark mark{id.mark.v, id.mark.m};
-		mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
-	}
-	return sock_.transact(nlh, "XFRM_MSG_DELSA");
+	const std::span<std::uint8_t> buf(reinterpret_cast<std::uint8_t *>(tx_.data()),
+					  tx_.size() * sizeof(tx_[0]));
+	return sock_.transact(replay::xfrm::build_del_sa(buf, id, 0), "XFRM_MSG_DELSA");
 }
 
 // PF_KEY makes templates that allow every algorithm with a flag (allalgs)

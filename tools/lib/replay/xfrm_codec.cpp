@@ -232,15 +232,27 @@ Result<std::vector<const nlmsghdr *>> split(std::span<const std::uint8_t> datagr
 	return messages;
 }
 
-nlmsghdr *build_get_sa(std::span<std::uint8_t> buf, const SaId &id, std::uint32_t seq)
+// GETSA and DELSA name an SA the same way.
+nlmsghdr *put_usersa_id(std::span<std::uint8_t> buf, std::uint16_t type, std::uint16_t flags,
+			const SaId &id, std::uint32_t seq)
 {
-	nlmsghdr *nlh = put_header(buf, XFRM_MSG_GETSA, 0, seq);
+	nlmsghdr *nlh = put_header(buf, type, flags, seq);
 	auto *u = static_cast<xfrm_usersa_id *>(
 		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_id)));
 
 	*u = to_usersa_id(id);
 	put_mark(nlh, id.mark);
 	return nlh;
+}
+
+nlmsghdr *build_get_sa(std::span<std::uint8_t> buf, const SaId &id, std::uint32_t seq)
+{
+	return put_usersa_id(buf, XFRM_MSG_GETSA, 0, id, seq);
+}
+
+nlmsghdr *build_del_sa(std::span<std::uint8_t> buf, const SaId &id, std::uint32_t seq)
+{
+	return put_usersa_id(buf, XFRM_MSG_DELSA, NLM_F_ACK, id, seq);
 }
 
 nlmsghdr *build_dump_sa(std::span<std::uint8_t> buf, std::uint32_t seq)

@@ -128,10 +128,11 @@ TEST_F(Codec, MarksNameTheSaBothWays)
 	AeUpdate u;
 	u.replay = ring(64, 2);
 	for (const nlmsghdr *nlh : {build_get_ae(buf, marked, 3), build_new_ae(buf, marked, 3, u),
-				    build_get_sa(buf, marked, 3)}) {
+				    build_get_sa(buf, marked, 3), build_del_sa(buf, marked, 3)}) {
 		const xfrm_mark *found = nullptr;
-		const std::size_t head = nlh->nlmsg_type == XFRM_MSG_GETSA ? sizeof(xfrm_usersa_id)
-									   : sizeof(xfrm_aevent_id);
+		const bool usersa = nlh->nlmsg_type == XFRM_MSG_GETSA ||
+				    nlh->nlmsg_type == XFRM_MSG_DELSA;
+		const std::size_t head = usersa ? sizeof(xfrm_usersa_id) : sizeof(xfrm_aevent_id);
 		const char *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
 		for (auto *attr = static_cast<const nlattr *>(mnl_nlmsg_get_payload_offset(nlh, head));
 		     mnl_attr_ok(attr, tail - reinterpret_cast<const char *>(attr));

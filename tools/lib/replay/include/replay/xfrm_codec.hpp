@@ -56,6 +56,8 @@ struct AeUpdate {
 // bytes) and return it.
 nlmsghdr *build_get_sa(std::span<std::uint8_t> buf, const SaId &id, std::uint32_t seq);
 nlmsghdr *build_dump_sa(std::span<std::uint8_t> buf, std::uint32_t seq);
+// XFRM_MSG_DELSA of @id, acknowledged.
+nlmsghdr *build_del_sa(std::span<std::uint8_t> buf, const SaId &id, std::uint32_t seq);
 nlmsghdr *build_get_ae(std::span<std::uint8_t> buf, const SaId &id, std::uint32_t seq);
 nlmsghdr *build_new_ae(std::span<std::uint8_t> buf, const SaId &id, std::uint32_t seq,
 		       const AeUpdate &update);
