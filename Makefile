@@ -6,7 +6,8 @@
 # and builds there: kbuild never reads this file.)
 
 RUN := tools/testing/pfkey_replay/run
-KVER ?= $(shell . scripts/lib.sh && target_kver)
+# lib.sh is bash; make's shell is /bin/sh (dash on Debian).
+KVER ?= $(shell bash -c '. scripts/lib.sh && target_kver')
 
 .PHONY: demo test bench fuzz deps deb module install dkms patches apply refresh tools kernel kunit checkpatch
 
@@ -32,6 +33,7 @@ module:			## build af_key.ko for $(KVER)
 	scripts/module.sh $(KVER)
 
 install: module		## install af_key.ko into updates/ of $(KVER)
+	@[ -n "$(KVER)" ] || { echo "error: which kernel? (KVER=...)" >&2; exit 1; }
 	install -D -m 0644 "$$(scripts/module.sh $(KVER))" \
 		$(DESTDIR)/lib/modules/$(KVER)/updates/af_key.ko
 	[ -n "$(DESTDIR)" ] || depmod -a $(KVER)

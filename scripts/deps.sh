@@ -13,7 +13,7 @@ packages=(linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	libtoml11-dev libcpp-httplib-dev keepalived openssl tcpdump
 	debhelper dh-dkms dkms pkgconf systemd man-db
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins iputils-arping
-	nftables libnftables-dev)
+	nftables libnftables-dev mmdebstrap)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -121,7 +121,9 @@ Result<Config> load_config(const std::string &path)
 		c.sa_owner = owner == "ike" ? SaOwner::ike : SaOwner::safailover;
 		c.esp_fence = get_or<bool>(root, "esp_fence", c.sa_owner == SaOwner::ike);
 
-		const auto &sync = toml::find(root, "sync");
+		// Tables are copied, not bound by reference: GCC 14 (Debian 13)
+		// takes a reference to find()'s result as dangling.
+		const toml::value sync = toml::find(root, "sync");
 		if (auto k = unknown_key(sync, {"listen", "peers", "certificate", "key", "ca",
 						"heartbeat_ms", "handover_timeout_ms", "peer_names"}))
 			return invalid(path, "unknown key sync." + *k);
@@ -155,7 +157,7 @@ Result<Config> load_config(const std::string &path)
 		c.handover_timeout = std::chrono::milliseconds(handover);
 
 		if (root.contains("replay")) {
-			const auto &r = toml::find(root, "replay");
+			const toml::value r = toml::find(root, "replay");
 			if (auto k = unknown_key(r, {"backend", "packets", "msecs", "margin_floor",
 						     "margin_lag_ms", "socket_buffer", "rule"}))
 				return invalid(path, "unknown key replay." + *k);
@@ -206,13 +208,13 @@ Result<Config> load_config(const std::string &path)
 			}
 		}
 		if (root.contains("control")) {
-			const auto &ctl = toml::find(root, "control");
+			const toml::value ctl = toml::find(root, "control");
 			if (auto k = unknown_key(ctl, {"socket"}))
 				return invalid(path, "unknown key control." + *k);
 			c.control_socket = get_or<std::string>(ctl, "socket", c.control_socket);
 		}
 		if (root.contains("metrics")) {
-			const auto &m = toml::find(root, "metrics");
+			const toml::value m = toml::find(root, "metrics");
 			if (auto k = unknown_key(m, {"listen"}))
 				return invalid(path, "unknown key metrics." + *k);
 			c.metrics = parse_endpoint(toml::find<std::string>(m, "listen"));

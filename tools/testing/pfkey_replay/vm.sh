@@ -13,6 +13,10 @@
 #   as /lib/modules/KVER, writable through an overlay.
 #   PFKEY_VM_SMP: vCPUs (default 2).
 #   PFKEY_VM_WRITABLE_USR: /usr writable through an overlay too (dpkg -i).
+#   PFKEY_VM_USERLAND: the guest's root is this directory of the host's,
+#   another Debian system (trixie-userland.sh's), writable through an
+#   overlay, with its own /lib/modules; this repository and the host's
+#   directories in PFKEY_VM_BINDS (comma-separated) show at their paths.
 #   PFKEY_VM_INSN_COUNT: insn-count/insn_count.so, loaded into QEMU; the
 #   guest reads the instructions it executed so far in
 #   /run/results/insns (OUTDIR/insns). Counts are exact with one vCPU.
@@ -66,6 +70,13 @@ mkdir -p "$out"
 # Nothing of an earlier run may be counted or blamed.
 rm -f "$out/rc" "$out/failures" "$out/tap.txt" "$out/insns"
 printf '%q ' "$@" >"$out/cmd"
+append="console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest/run.sh"
+if [ -n "${PFKEY_VM_USERLAND:-}" ]; then
+	append+=" pfkey_userland=$PFKEY_VM_USERLAND pfkey_binds=$REPO${PFKEY_VM_BINDS:+,$PFKEY_VM_BINDS}"
+elif [ -n "$mroot" ]; then
+	append+=" pfkey_modules=$mroot/lib/modules/$kver"
+fi
+[ -z "${PFKEY_VM_WRITABLE_USR:-}" ] || append+=" pfkey_writable_usr"
 qemu_status=0
 timeout --foreground -k 10 "$limit" qemu-system-x86_64 -nographic -no-reboot \
 	-machine q35 -cpu max -smp "${PFKEY_VM_SMP:-2}" -m 2048 -nic none \
@@ -73,7 +84,7 @@ timeout --foreground -k 10 "$limit" qemu-system-x86_64 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest/run.sh${mroot:+ pfkey_modules=$mroot/lib/modules/$kver}${PFKEY_VM_WRITABLE_USR:+ pfkey_writable_usr}" \
+	-append "$append" \
 	</dev/null 2>&1 | if [ -n "${PFKEY_VM_LIVE:-}" ]; then
 		# Line by line: into a pipe, grep would hold the demo back
 		# in 4 KiB blocks.

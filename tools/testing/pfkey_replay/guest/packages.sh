@@ -3,24 +3,18 @@
 # Inside the VM, on Debian's stock kernel with /usr writable: the two Debian
 # packages as a user installs them. DKMS builds af_key for this kernel when
 # pfkey-replay-dkms is installed, modprobe then loads ours, sareplay finds
-# the extension; removing the package brings Debian's af_key back.
-# Usage: packages.sh DEB_DIR [HEADERS SOURCE]
-#   HEADERS, SOURCE: the build tree and linux-source tarball of a kernel
-#   whose packages are not installed here (Debian 13's: trixie.sh fetched
-#   the source and prepared a tree, as its kbuild binaries need trixie's
-#   libc), linked where Debian's packages put them: /lib/modules/KVER/build
-#   and /usr/src (checks trixie-packages.*)
+# the extension; removing the package brings Debian's af_key back. Then
+# `make install` from this repository, as the README tells a user without
+# the packages, and its removal by hand.
+# Usage: packages.sh LABEL DEB_DIR
+#   LABEL: packages (Debian 12: the host's root) or trixie-packages (Debian
+#   13: trixie-userland.sh's root, packages built in it)
 set -u
-debs=$1 headers=${2:-} source=${3:-}
+label=$1 debs=$2
+repo=$(cd "$(dirname "$0")/../../../.." && pwd)
 . "$(dirname "$0")/lib.sh"
 guest_start
 : >$tap
-label=packages
-if [ -n "$headers" ]; then
-	label=trixie-packages
-	ln -sfn "$headers" "/usr/src/linux-headers-$(uname -r)"
-	ln -sfn "$source" "/usr/src/$(basename "$source")"
-fi
 export DEBIAN_FRONTEND=noninteractive
 kver=$(uname -r)
 version=$(dpkg-deb -f "$debs"/pfkey-replay-dkms_*.deb Version)
@@ -72,3 +66,13 @@ check stock_af_key_after_removal loads $stock
 check sareplay_falls_back_to_netlink probe_says netlink
 check tools_package_removes logged tools-remove 120 dpkg -r pfkey-replay-tools
 check tools_gone test ! -e /usr/bin/sareplay -a ! -e /usr/sbin/safailover
+
+# make install: module.sh's cache in a new directory (the host's own may
+# show through the overlays), the module into updates/, depmod.
+PFKEY_REPLAY_CACHE=$(mktemp -d)
+export PFKEY_REPLAY_CACHE
+check make_install_builds_and_installs logged make-install 600 make -C "$repo" install
+check modprobe_loads_make_install loads /lib/modules/$kver/updates/af_key.ko
+rm -f /lib/modules/$kver/updates/af_key.ko
+/usr/sbin/depmod -a "$kver"
+check stock_af_key_after_uninstall loads $stock
