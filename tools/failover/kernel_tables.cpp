@@ -78,6 +78,68 @@ replay::Mark mark_of(std::span<const std::uint8_t> netlink, std::size_t head)
 	return m ? replay::Mark{m->v, m->m} : replay::Mark{};
 }
 
+// What the kernel tells policies apart by (xfrm_policy_bysel_ctx()), but
+// for the policy type and security context, which safailover does not
+// sync: the selector, the direction, the mark and the interface id. Two
+// xfrmi tunnels carry the same 0.0.0.0/0 policies but for their if_id.
+struct PolicyId {
+	xfrm_selector sel{};
+	std::uint8_t dir = 0;
+	xfrm_mark mark{};
+	std::uint32_t if_id = 0;
+};
+
+// The mark and interface id of a policy message whose fixed part is @head.
+void read_policy_tags(PolicyId &id, std::span<const std::uint8_t> netlink, std::size_t head)
+{
+	id.mark = attribute<xfrm_mark>(netlink, head, XFRMA_MARK).value_or(xfrm_mark{});
+	id.if_id = attribute<std::uint32_t>(netlink, head, XFRMA_IF_ID).value_or(0);
+}
+
+// The policy a NEWPOLICY message or a DELPOLICY event names. A DELPOLICY
+// event of a policy deleted by index (PF_KEY SPDDELETE2) has no selector
+// in its header; its XFRMA_POLICY attribute has.
+PolicyId policy_id_of(std::span<const std::uint8_t> netlink)
+{
+	PolicyId id;
+	std::uint16_t type;
+
+	std::memcpy(&type, netlink.data() + offsetof(nlmsghdr, nlmsg_type), sizeof(type));
+	if (type == XFRM_MSG_DELPOLICY) {
+		const auto u = payload<xfrm_userpolicy_id>(netlink);
+		id.sel = u.sel;
+		id.dir = u.dir;
+		if (const auto info = policy_attribute(netlink)) {
+			id.sel = info->sel;
+			id.dir = info->dir;
+		}
+		read_policy_tags(id, netlink, sizeof(xfrm_userpolicy_id));
+	} else {
+		const auto info = payload<xfrm_userpolicy_info>(netlink);
+		id.sel = info.sel;
+		id.dir = info.dir;
+		read_policy_tags(id, netlink, sizeof(xfrm_userpolicy_info));
+	}
+	return id;
+}
+
+// An XFRM_MSG_DELPOLICY of @id into @buf (MNL_SOCKET_BUFFER_SIZE bytes):
+// by selector, with the mark and interface id the policy has.
+nlmsghdr *put_del_policy(void *buf, const PolicyId &id)
+{
+	nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = XFRM_MSG_DELPOLICY;
+	auto *u = static_cast<xfrm_userpolicy_id *>(
+		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_id)));
+	u->sel = id.sel;
+	u->dir = id.dir;
+	if (id.mark.v || id.mark.m)
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(id.mark), &id.mark);
+	if (id.if_id)
+		mnl_attr_put_u32(nlh, XFRMA_IF_ID, id.if_id);
+	return nlh;
+}
+
 } // namespace
 
 Result<KernelTables> KernelTables::open()
@@ -186,14 +248,8 @@ Result<std::monostate> KernelTables::install_blocking(std::span<const std::uint8
 
 Result<std::monostate> KernelTables::delete_policy(std::span<const std::uint8_t> policy)
 {
-	const auto key = policy_key(policy);
-	nlmsghdr *nlh = mnl_nlmsg_put_header(tx_.data());
-	nlh->nlmsg_type = XFRM_MSG_DELPOLICY;
+	nlmsghdr *nlh = put_del_policy(tx_.data(), policy_id_of(policy));
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	auto *id = static_cast<xfrm_userpolicy_id *>(
-		mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_id)));
-	std::memcpy(&id->sel, key.data(), sizeof(id->sel));
-	id->dir = key.back();
 	return sock_.transact(nlh, "XFRM_MSG_DELPOLICY");
 }
 
@@ -262,15 +318,13 @@ Result<std::vector<Body>> frames_of_events(std::span<const std::uint8_t> datagra
 			const auto e = payload<xfrm_user_polexpire>(m);
 			if (!e.hard || m.size() < NLMSG_HDRLEN + sizeof(xfrm_user_polexpire))
 				break;
-			Bytes del(NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(xfrm_userpolicy_id)));
-			auto *h = reinterpret_cast<nlmsghdr *>(del.data());
-			h->nlmsg_len = del.size();
-			h->nlmsg_type = XFRM_MSG_DELPOLICY;
-			xfrm_userpolicy_id id{};
+			PolicyId id;
 			id.sel = e.pol.sel;
 			id.dir = e.pol.dir;
-			std::memcpy(del.data() + NLMSG_HDRLEN, &id, sizeof(id));
-			out.push_back(PolicyDelete{std::move(del)});
+			read_policy_tags(id, m, sizeof(xfrm_user_polexpire));
+			std::vector<std::uint32_t> buf(MNL_SOCKET_BUFFER_SIZE / 4);
+			const nlmsghdr *del = put_del_policy(buf.data(), id);
+			out.push_back(PolicyDelete{copy_message(del, XFRM_MSG_DELPOLICY)});
 			break;
 		}
 		case XFRM_MSG_DELSA: {
@@ -327,27 +381,16 @@ bool policy_blocks(std::span<const std::uint8_t> newpolicy)
 
 Bytes policy_key(std::span<const std::uint8_t> netlink)
 {
-	xfrm_selector sel;
-	std::uint8_t dir;
-	std::uint16_t type;
-
-	std::memcpy(&type, netlink.data() + offsetof(nlmsghdr, nlmsg_type), sizeof(type));
-	if (type == XFRM_MSG_DELPOLICY) {
-		const auto id = payload<xfrm_userpolicy_id>(netlink);
-		sel = id.sel;
-		dir = id.dir;
-		if (const auto info = policy_attribute(netlink)) {
-			sel = info->sel;
-			dir = info->dir;
-		}
-	} else {
-		const auto info = payload<xfrm_userpolicy_info>(netlink);
-		sel = info.sel;
-		dir = info.dir;
+	const PolicyId id = policy_id_of(netlink);
+	Bytes key(sizeof(id.sel) + sizeof(id.dir) + sizeof(id.mark) + sizeof(id.if_id));
+	std::uint8_t *at = key.data();
+	for (auto [field, size] : {std::pair<const void *, std::size_t>{&id.sel, sizeof(id.sel)},
+				   {&id.dir, sizeof(id.dir)},
+				   {&id.mark, sizeof(id.mark)},
+				   {&id.if_id, sizeof(id.if_id)}}) {
+		std::memcpy(at, field, size);
+		at += size;
 	}
-	Bytes key(sizeof(sel) + 1);
-	std::memcpy(key.data(), &sel, sizeof(sel));
-	key.back() = dir;
 	return key;
 }
 

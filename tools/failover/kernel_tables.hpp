@@ -32,8 +32,9 @@ public:
 	// traffic holds in place of a policy, so that nothing the policy
 	// protects leaves it in the clear.
 	Result<std::monostate> install_blocking(std::span<const std::uint8_t> newpolicy) override;
-	// The policy a NEWPOLICY or DELPOLICY message names, by selector and
-	// direction (never by the sender's index); ESRCH when there is none.
+	// The policy a NEWPOLICY or DELPOLICY message names, by selector,
+	// direction, mark and interface id (never by the sender's index);
+	// ESRCH when there is none.
 	Result<std::monostate> delete_policy(std::span<const std::uint8_t> policy) override;
 	// Every SA and policy (the standby's tables are the daemon's).
 	Result<std::monostate> flush();
@@ -72,9 +73,11 @@ Result<std::vector<Body>> frames_of_events(std::span<const std::uint8_t> datagra
 // The SA a NEWSA message describes (checked by the frame decoder).
 replay::SaId sa_id_of(std::span<const std::uint8_t> newsa);
 
-// What identifies a policy across nodes: its selector and direction. A
-// DELPOLICY event of a policy deleted by index (PF_KEY SPDDELETE2) has no
-// selector in its header; its XFRMA_POLICY attribute has.
+// What identifies a policy across nodes, from a NEWPOLICY message or a
+// DELPOLICY event: its selector, direction, mark and interface id (if_id:
+// xfrmi tunnels), as the kernel tells policies apart. A DELPOLICY event
+// of a policy deleted by index (PF_KEY SPDDELETE2) has no selector in its
+// header; its XFRMA_POLICY attribute has.
 Bytes policy_key(std::span<const std::uint8_t> netlink);
 // A NEWPOLICY message whose action is BLOCK: a policy that sends nothing.
 bool policy_blocks(std::span<const std::uint8_t> newpolicy);
