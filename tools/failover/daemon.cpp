@@ -18,6 +18,7 @@
 #include "kernel_tables.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "pfkey_names.hpp"
 #include "shadow_table.hpp"
 #include "stall_watch.hpp"
 #include "sync_link.hpp"
@@ -185,10 +186,12 @@ private:
 			serve_control();
 		if (fds[1].revents)
 			accept_peer();
-		if (fds[2].revents && role_ == Role::active)
-			drain_replay();
+		// SAD events first: a new marked SA is known before PF_KEY
+		// reports it under its unmarked name (pfkey_names.hpp).
 		if (fds[3].revents && events_)
 			drain_kernel_events();
+		if (fds[2].revents && role_ == Role::active)
+			drain_replay();
 		// Links may be dropped while walking them; go backwards.
 		const std::size_t first = 4;
 		for (std::size_t i = fds.size(); i-- > first;) {
@@ -972,8 +975,16 @@ private:
 			log("error", "dump_failed", {{"reason", sas.error().message()}});
 			return;
 		}
+		pfkey_names_.reset(*sas);
 		for (const auto &record : *sas)
 			set_thresh(sa_id_of(record));
+	}
+
+	// Whether a replay update under @id may go to the standbys: over PF_KEY
+	// not when @id is the unmarked name of a marked SA (pfkey_names.hpp).
+	bool forwardable(const replay::SaId &id, const PfkeyNames &names) const
+	{
+		return backend_->kind() != replay::Kind::pfkey || !names.ambiguous(id);
 	}
 
 	// An SA that appeared after the takeover read the SAD (late_sas.hpp).
@@ -1027,6 +1038,15 @@ private:
 	std::vector<ReplayUpdate> replay_table()
 	{
 		std::vector<ReplayUpdate> out;
+		// Over PF_KEY, the SAD's marked SAs as they are now: the live
+		// set is kept only while active.
+		PfkeyNames names;
+		if (backend_->kind() == replay::Kind::pfkey) {
+			if (auto sad = tables_.dump_sas(); sad)
+				names.reset(*sad);
+			else
+				log("error", "dump_failed", {{"reason", sad.error().message()}});
+		}
 		for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
 			auto sas = backend_->dump(proto);
 			if (!sas) {
@@ -1034,7 +1054,8 @@ private:
 				continue;
 			}
 			for (auto &sa : *sas)
-				out.push_back(ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
+				if (forwardable(sa.id, names))
+					out.push_back(ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
 		}
 		return out;
 	}
@@ -1102,6 +1123,8 @@ private:
 				continue;
 			}
 			auto &sa = std::get<replay::SaReplay>(*e);
+			if (!forwardable(sa.id, pfkey_names_))
+				continue;
 			broadcast(ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
 			notes_in_window_++;
 			std::lock_guard g(metrics_.lock);
@@ -1113,6 +1136,11 @@ private:
 	{
 		auto bodies = events_->receive();
 		if (!bodies) {
+			if (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE) {
+				// Events lost, or the SAD flushed: read it again.
+				if (auto sad = tables_.dump_sas(); sad)
+					pfkey_names_.reset(*sad);
+			}
 			if (bodies.error().code == ENOBUFS)
 				egress_.resweep();
 			if (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE)
@@ -1124,8 +1152,11 @@ private:
 		}
 		for (auto &b : *bodies) {
 			if (const auto *r = std::get_if<SaRecord>(&b)) {
+				pfkey_names_.added(sa_id_of(r->netlink));
 				move_late_sa(sa_id_of(r->netlink));
 				set_thresh(sa_id_of(r->netlink));
+			} else if (const auto *d = std::get_if<SaDelete>(&b)) {
+				pfkey_names_.deleted(d->id);
 			}
 			// With an IKE daemon's SAs a standby needs to hear of
 			// deletions only (to forget their numbers).
@@ -1294,6 +1325,8 @@ private:
 	std::unique_ptr<MetricsServer> metrics_http_;
 	EgressControl egress_;
 	std::uint64_t late_failures_counted_ = 0;
+	// While active: the unmarked names of marked SAs.
+	PfkeyNames pfkey_names_;
 };
 
 } // namespace
