@@ -31,7 +31,7 @@ kver=$(stock_kver)
 stage=$CACHE/module/$kver
 "$SCRIPTS/module.sh" "$kver" >/dev/null
 touch "$stage/net/key/af_key_replay.c" "$stage/compat/xfrm_aevent_gate.c"
-findings=$(make -s -C "/lib/modules/$kver/build" M="$stage" C=1 \
+findings=$(make -s --no-print-directory -C "/lib/modules/$kver/build" M="$stage" C=1 \
 	CHECK="sparse -Wno-unknown-attribute" modules 2>&1 |
 	grep -E 'af_key_replay|xfrm_aevent_gate' | grep -E 'warning|error' || true)
 if [ -z "$findings" ]; then

@@ -18,7 +18,8 @@ headers=${PFKEY_HEADERS:-/lib/modules/$kver/build}
 
 # "VERSION.PATCHLEVEL.SUBLEVEL" of a headers directory, and of a source
 # tree from its Makefile alone (module_source may unpack nothing else).
-headers_version() { make -s -C "$1" kernelversion 2>/dev/null; }
+# --no-print-directory: under "make -C", MAKEFLAGS asks for the lines.
+headers_version() { make -s --no-print-directory -C "$1" kernelversion 2>/dev/null; }
 source_version() {
 	awk '$2 == "=" && $1 == "VERSION" { v = $3 } $2 == "=" && $1 == "PATCHLEVEL" { p = $3 }
 	     $2 == "=" && $1 == "SUBLEVEL" { s = $3 } END { print v "." p "." s }' "$1/Makefile"

@@ -84,7 +84,7 @@ if [ "$(cat "$headers.stamp" 2>/dev/null)" != "$version $kver" ]; then
 	cp "$root/boot/config-$kver" "$headers/.config"
 	# The release Debian's Makefile overrides: VERSION.PATCHLEVEL.SUBLEVEL
 	# then the ABI suffix.
-	local_version=${kver#"$(make -s -C "$src" kernelversion)"}
+	local_version=${kver#"$(make -s --no-print-directory -C "$src" kernelversion)"}
 	[ "$local_version" != "$kver" ] || die "$kver is not linux-source-6.12's version"
 	make -s -C "$src" O="$headers" ARCH=x86_64 LOCALVERSION="$local_version" \
 		CC="ccache gcc" olddefconfig >&2
