@@ -325,6 +325,50 @@ check standby_restarted start_daemon gw2
 check standby_restart_resyncs wait_until 30 count_above $work/gw2.log event=synced "$syncs"
 check standby_view_after_restart test "$(field gw2 .sas)" = 2
 
+# Route-based tunnels: two xfrmi tunnels' policies differ only by if_id,
+# a marked (VTI) tunnel's by mark. Three such policies on gw1 are three on
+# gw2 (held back there), a deletion takes only its own, and the two left
+# carry their action after the takeover (route_based_policies_survive_takeover).
+# Usage: tunnel_policy add|delete if_id ID | mark MARK
+tunnel_policy() {
+	local op=$1 tag=$2 value=$3
+	local -a match=("$tag" "$value")
+	[ "$tag" = if_id ] || match+=(mask 0xffffffff)
+	if [ "$op" = add ]; then
+		$ip -n gw1 xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir out "${match[@]}" \
+			tmpl src $vip dst $peer proto esp mode tunnel
+	else
+		$ip -n gw1 xfrm policy delete src 0.0.0.0/0 dst 0.0.0.0/0 dir out "${match[@]}"
+	fi
+}
+# How many of gw2's kernel policies for 0.0.0.0/0 say WHAT ("if_id 0x8",
+# "action block"), a policy's lines read as one.
+gw2_policies() {
+	$ip -n gw2 xfrm policy |
+		awk '/^src/ { if (r) print r; r = $0; next } { r = r " " $0 } END { if (r) print r }' |
+		grep '^src 0.0.0.0/0 dst 0.0.0.0/0' | grep -c -- "$1"
+}
+tunnel_policies_held_back() {
+	[ "$(gw2_policies 'if_id 0x7')" = 1 ] && [ "$(gw2_policies 'if_id 0x8')" = 1 ] &&
+		[ "$(gw2_policies 'mark 0x5/0xffffffff')" = 1 ] &&
+		[ "$(gw2_policies 'action block')" = 3 ]
+}
+only_its_own_deleted() {
+	policy_count_is 4 && [ "$(gw2_policies 'if_id 0x7')" = 0 ] &&
+		[ "$(gw2_policies 'if_id 0x8')" = 1 ] && [ "$(gw2_policies 'mark 0x5/0xffffffff')" = 1 ]
+}
+tunnel_policies_carry() {
+	[ "$(gw2_policies 'if_id 0x8')" = 1 ] && [ "$(gw2_policies 'mark 0x5/0xffffffff')" = 1 ] &&
+		[ "$(gw2_policies 'action block')" = 0 ]
+}
+tunnel_policy add if_id 7
+tunnel_policy add if_id 8
+tunnel_policy add mark 5
+check route_based_policies_reach_gw2 wait_until 10 policy_count_is 5
+check route_based_policies_held_back wait_until 10 tunnel_policies_held_back
+tunnel_policy delete if_id 7
+check route_based_policy_deleted_alone wait_until 10 only_its_own_deleted
+
 # Lost notifications: gw1's daemon stops while traffic runs (its 1 KiB
 # buffer overflows), traffic pauses, gw1 resumes: it must see the overrun
 # and send the whole table, so gw2 ends exactly on the kernel's number.
@@ -411,7 +455,7 @@ check flap_storm_every_role_change_done $storm_ok
 check flap_storm_ten_role_changes test "$storm_changes" -ge 10
 check flap_storm_peer_errors_zero test "$storm_seq" = 0 -a "$storm_replay" = 0
 check flap_storm_handovers_exact test "$(storm_takeovers | grep -c 'handover=margin')" = 0
-check flap_storm_gw2_policies_blocked wait_until 10 policies_blocked gw2 2
+check flap_storm_gw2_policies_blocked wait_until 10 policies_blocked gw2 4
 
 say "two standbys: gw1 stands by, then takes over, by hand; gw2 was never told"
 # Neither node is active after gw1's stand-down (gw2 is not wanted
@@ -540,8 +584,9 @@ cleartext=$(tcpdump -r $work/gw2-lan.pcap -n 2>/dev/null | wc -l)
 echo "# echo replies from $vip that left gw2 unencrypted: $cleartext"
 check no_cleartext_during_takeover sh -c "$tcpdump_listening &&
 	tcpdump -r $work/gw2-lan.pcap -n >/dev/null 2>&1 && [ $cleartext = 0 ]"
-check no_policy_lost test "$($ip -n gw2 xfrm policy | grep -c '^src')" = 2
+check no_policy_lost test "$($ip -n gw2 xfrm policy | grep -c '^src')" = 4
 check policies_carry_traffic test "$($ip -n gw2 xfrm policy | grep -c 'action block')" = 0
+check route_based_policies_survive_takeover tunnel_policies_carry
 outage=$(outage_ms "$kill_at")
 echo "# outage ${outage} ms (last echo reply through gw1 to the first through gw2)"
 replies_after "$kill_at" || diagnostics
