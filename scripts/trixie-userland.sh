@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Debian 13 (trixie) as its users have it: a root filesystem made by
-# mmdebstrap from Debian's archive (Recommends included, as apt installs
-# them), with trixie.sh's kernel and its headers, linux-source-6.12 of the
+# mmdebstrap from Debian's archive (Recommends installed, as apt's default
+# is), with trixie.sh's kernel and its headers, linux-source-6.12 of the
 # same version, dkms, gcc-14, and what debian/control needs to build this
 # project's packages. The trixie-packages tier builds the packages in it
 # (userland-run.sh) and boots it (vm.sh PFKEY_VM_USERLAND) to install them
@@ -24,16 +24,24 @@ pkgs=(debhelper dh-dkms cmake g++ pkgconf libgtest-dev libcli11-dev
 	dkms build-essential kmod xz-utils jq man-db systemd iproute2
 	"linux-image-$kver=$version" "linux-headers-$kver=$version"
 	"linux-source-6.12=$version" busybox)
-want="$version $kver $(printf '%s\n' "${pkgs[@]}" | sha1sum | cut -c1-16)"
+want="$version $kver $( (printf '%s\n' "${pkgs[@]}"; cat "$0") | sha1sum | cut -c1-16)"
 
 if [ "$(cat "$root.stamp" 2>/dev/null)" != "$want" ]; then
 	log "making a Debian 13 root with mmdebstrap ($kver)"
 	command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed (run deps.sh)"
-	rm -rf "$root" "$root.new" "$root.stamp"
+	# --one-file-system: a root left by a killed run must not take what
+	# it had mounted (/dev/shm is bound in) with it.
+	rm -rf --one-file-system "$root" "$root.new" "$root.stamp" ||
+		die "cannot remove $root.new (mounts left in it?)"
 	archive="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org"
-	mmdebstrap --mode=root --variant=apt --quiet \
+	# In a mount namespace of its own: what root mode mounts in the new
+	# root (proc, sys, dev) goes with mmdebstrap, killed or not.
+	unshare --mount --propagation private \
+		mmdebstrap --mode=root --variant=apt --quiet \
+		--aptopt='Apt::Install-Recommends "true"' \
 		--include="$(IFS=,; echo "${pkgs[*]}")" trixie "$root.new" \
 		"deb $archive/debian trixie main" \
+		"deb $archive/debian trixie-updates main" \
 		"deb $archive/debian-security trixie-security main" >&2 ||
 		die "mmdebstrap of Debian 13 failed"
 	mv "$root.new" "$root"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot a kernel in QEMU (TCG) on the host's root filesystem, read-only over
-# 9p, run a script there and return its exit status. The script's files in
+# Boot a kernel in QEMU (TCG) on the host's root filesystem (or another
+# Debian root of the host's: PFKEY_VM_USERLAND), read-only over 9p, run a
+# script there and return its exit status. The script's files in
 # /run/results land in OUTDIR.
 # Usage: vm.sh [--timeout SECONDS] KERNEL KVER|- OUTDIR SCRIPT [ARGS...]
 #   SECONDS bounds the whole run, boot included: the tiers size it to their
@@ -71,8 +72,23 @@ mkdir -p "$out"
 rm -f "$out/rc" "$out/failures" "$out/tap.txt" "$out/insns"
 printf '%q ' "$@" >"$out/cmd"
 append="console=ttyS0 panic=-1 quiet loglevel=4 pfkey_run=$HARNESS/guest/run.sh"
+# A path the guest's init resolves: no symlink (it would resolve in the
+# initramfs), nothing that splits the command line or a mount option.
+host_path() {
+	local p
+	p=$(realpath "$1") || die "vm.sh: no $1"
+	case $p in
+	*[[:space:],:]*) die "vm.sh: $p: a path with blanks, commas or colons" ;;
+	esac
+	echo "$p"
+}
 if [ -n "${PFKEY_VM_USERLAND:-}" ]; then
-	append+=" pfkey_userland=$PFKEY_VM_USERLAND pfkey_binds=$REPO${PFKEY_VM_BINDS:+,$PFKEY_VM_BINDS}"
+	binds=$(host_path "$REPO")
+	IFS=, read -r -a extra <<<"${PFKEY_VM_BINDS:-}"
+	for p in "${extra[@]}"; do
+		binds+=,$(host_path "$p")
+	done
+	append+=" pfkey_userland=$(host_path "$PFKEY_VM_USERLAND") pfkey_binds=$binds"
 elif [ -n "$mroot" ]; then
 	append+=" pfkey_modules=$mroot/lib/modules/$kver"
 fi

@@ -64,15 +64,17 @@ check dkms_package_removes logged dkms-remove 300 dpkg -r pfkey-replay-dkms
 check dkms_forgets_it sh -c "! dkms status pfkey-replay | grep -q ."
 check stock_af_key_after_removal loads $stock
 check sareplay_falls_back_to_netlink probe_says netlink
-check tools_package_removes logged tools-remove 120 dpkg -r pfkey-replay-tools
-check tools_gone test ! -e /usr/bin/sareplay -a ! -e /usr/sbin/safailover
-
 # make install: module.sh's cache in a new directory (the host's own may
-# show through the overlays), the module into updates/, depmod.
+# show through the overlays), the module into updates/, depmod; sareplay
+# (still installed) finds the extension in it.
 PFKEY_REPLAY_CACHE=$(mktemp -d)
 export PFKEY_REPLAY_CACHE
 check make_install_builds_and_installs logged make-install 600 make -C "$repo" install
 check modprobe_loads_make_install loads /lib/modules/$kver/updates/af_key.ko
+check sareplay_finds_make_install probe_says pfkey
 rm -f /lib/modules/$kver/updates/af_key.ko
 /usr/sbin/depmod -a "$kver"
 check stock_af_key_after_uninstall loads $stock
+check tools_package_removes logged tools-remove 120 dpkg -r pfkey-replay-tools
+check tools_gone test ! -e /usr/bin/sareplay -a ! -e /usr/sbin/safailover
+
