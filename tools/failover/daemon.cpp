@@ -186,12 +186,13 @@ private:
 			serve_control();
 		if (fds[1].revents)
 			accept_peer();
-		// SAD events first: a new marked SA is known before PF_KEY
-		// reports it under its unmarked name (pfkey_names.hpp).
-		if (fds[3].revents && events_)
-			drain_kernel_events();
+		// Replay events first: a notification the kernel queued before
+		// it deleted the SA must not reach a standby after the deletion
+		// (it would make the SA again there, without its record).
 		if (fds[2].revents && role_ == Role::active)
 			drain_replay();
+		if (fds[3].revents && events_)
+			drain_kernel_events();
 		// Links may be dropped while walking them; go backwards.
 		const std::size_t first = 4;
 		for (std::size_t i = fds.size(); i-- > first;) {
@@ -970,6 +971,7 @@ private:
 	// ---- active ----
 	void apply_thresholds()
 	{
+		pfkey_names_.reset({});
 		auto sas = tables_.dump_sas();
 		if (!sas) {
 			log("error", "dump_failed", {{"reason", sas.error().message()}});
@@ -1136,10 +1138,13 @@ private:
 	{
 		auto bodies = events_->receive();
 		if (!bodies) {
-			if (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE) {
+			if (backend_->kind() == replay::Kind::pfkey &&
+			    (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE)) {
 				// Events lost, or the SAD flushed: read it again.
 				if (auto sad = tables_.dump_sas(); sad)
 					pfkey_names_.reset(*sad);
+				else
+					log("error", "dump_failed", {{"reason", sad.error().message()}});
 			}
 			if (bodies.error().code == ENOBUFS)
 				egress_.resweep();

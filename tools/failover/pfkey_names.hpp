@@ -8,6 +8,10 @@
 // SAD (a dump, then NEWSA and DELSA events), which unmarked names marked
 // SAs answer to; replay updates under those names are not forwarded over
 // PF_KEY. The marked SAs themselves are fenced at takeover (takeover.hpp).
+// Not covered: a notification read before the NEWSA event of its (new,
+// marked) SA still goes out under the unmarked name; and an unmarked SA
+// that shares SPI, destination and protocol with a marked one gets no
+// updates (its standby copy keeps older numbers).
 #pragma once
 
 #include <map>
