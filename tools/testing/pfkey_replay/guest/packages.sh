@@ -77,4 +77,3 @@ rm -f /lib/modules/$kver/updates/af_key.ko
 check stock_af_key_after_uninstall loads $stock
 check tools_package_removes logged tools-remove 120 dpkg -r pfkey-replay-tools
 check tools_gone test ! -e /usr/bin/sareplay -a ! -e /usr/sbin/safailover
-
