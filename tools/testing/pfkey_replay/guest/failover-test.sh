@@ -369,6 +369,88 @@ check route_based_policies_held_back wait_until 10 tunnel_policies_held_back
 tunnel_policy delete if_id 7
 check route_based_policy_deleted_alone wait_until 10 only_its_own_deleted
 
+# Route-based tunnels with traffic: two xfrmi tunnels, 0.0.0.0/0 both
+# ways, tunnel mode, made on gw1 over XFRM netlink (PF_KEY has neither
+# if_id nor ESN). 0x21 is AES-GCM with ESN, its numbers 80 packets short
+# of 2^32 (they wrap on gw1, and a takeover's margin carries into the high
+# half); 0x22 is AES-CBC with HMAC-SHA256. The peer pings through both,
+# 20/s each, from here through the storm, the split brain and gw1's death
+# (xfrmi_tunnels_survive... below).
+# Usage: tunnel_sa NS SRC DST SPI IF_ID
+tunnel_sa() {
+	local ns=$1 src=$2 dst=$3 spi=$4 if_id=$5
+	local -a algo=(enc 'cbc(aes)' 0x$enc auth-trunc 'hmac(sha256)' 0x$auth 128
+		replay-window 32)
+	[ "$if_id" != 0x21 ] ||
+		algo=(aead 'rfc4106(gcm(aes))' 0x${enc}01020304 128 replay-window 128 flag esn
+			replay-seq 0xffffffaf replay-oseq 0xffffffaf)
+	$ip -n "$ns" xfrm state add src "$src" dst "$dst" proto esp spi "$spi" \
+		mode tunnel "${algo[@]}" if_id "$if_id"
+}
+# Usage: xfrmi_tunnel NS IF_ID LOCAL REMOTE INNER_ADDRESS
+xfrmi_tunnel() {
+	local ns=$1 if_id=$2 local=$3 remote=$4 inner=$5 dev=xfrm${2#0x}
+	$ip -n "$ns" link add "$dev" type xfrm dev lan if_id "$if_id" &&
+	$ip -n "$ns" addr add "$inner/24" dev "$dev" &&
+	$ip -n "$ns" link set "$dev" up || return
+	[ "$ns" != gw2 ] || return 0
+	# The SAs' SPIs: 0x3N01 out of the VIP, 0x3N02 into it.
+	local out=0x3${if_id#0x2}01 in=0x3${if_id#0x2}02
+	if [ "$ns" = peer ]; then
+		tunnel_sa peer $vip $peer $out "$if_id" && tunnel_sa peer $peer $vip $in "$if_id"
+	else
+		tunnel_sa gw1 $vip $peer $out "$if_id" && tunnel_sa gw1 $peer $vip $in "$if_id"
+	fi &&
+	$ip -n "$ns" xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir out if_id "$if_id" \
+		tmpl src "$local" dst "$remote" proto esp mode tunnel &&
+	$ip -n "$ns" xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir in if_id "$if_id" \
+		tmpl src "$remote" dst "$local" proto esp mode tunnel
+}
+xfrmi_tunnels() {
+	local id
+	for id in 0x21 0x22; do
+		xfrmi_tunnel gw1 $id $vip $peer 172.16.${id#0x}.10 &&
+		xfrmi_tunnel gw2 $id $vip $peer 172.16.${id#0x}.10 &&
+		xfrmi_tunnel peer $id $peer $vip 172.16.${id#0x}.100 || return
+	done
+}
+# gw2's copies: the SAs with their if_id, the policies held back.
+xfrmi_tunnels_on_gw2() {
+	sa_count_is gw2 6 && policy_count_is 8 &&
+		[ "$($ip -n gw2 xfrm state | grep -c 'if_id 0x2[12]')" = 4 ] &&
+		[ "$(gw2_policies 'if_id 0x2[12]')" = 4 ]
+}
+# At least @3 (default 1) echo replies through tunnel @1 stamped after @2.
+tunnel_replies_after() {
+	[ "$(awk -v t="$2" '/bytes from/ { gsub(/[][]/, "", $1); if ($1 + 0 > t + 0) n++ }
+		END { print n + 0 }' $work/tunnel$1.log)" -ge "${3:-1}" ]
+}
+both_tunnels_reply_after() { tunnel_replies_after 21 "$1" "${2:-1}" && tunnel_replies_after 22 "$1" "${2:-1}"; }
+# An SA's outbound number, ESN's high half included.
+sa_oseq64() {
+	$ip -n "$1" xfrm state get src "$2" dst "$3" proto esp spi "$4" |
+		sed -n 's/.*oseq-hi \(0x[0-9a-f]*\), oseq \(0x[0-9a-f]*\).*/\1 \2/p' |
+		{ read -r hi lo && echo $(( (hi << 32) + lo )); }
+}
+# Replay errors on the four tunnel SAs, where each is inbound.
+tunnel_replay_errors() {
+	local ns=$1 src=$vip dst=$peer suffix=01
+	[ "$ns" = peer ] || { src=$peer dst=$vip suffix=02; }
+	echo $(( $(sa_replay_errors "$ns" $src $dst 0x31$suffix) +
+		$(sa_replay_errors "$ns" $src $dst 0x32$suffix) ))
+}
+check xfrmi_tunnels_made xfrmi_tunnels
+check xfrmi_tunnels_reach_gw2 wait_until 10 xfrmi_tunnels_on_gw2
+for id in 21 22; do
+	$ip netns exec peer stdbuf -oL ping -D -i 0.05 -W 1 172.16.$id.10 >$work/tunnel$id.log 2>&1 &
+	echo $! >>$work/tunnel-pings.pid
+done
+check xfrmi_traffic_through_gw1 wait_until 20 both_tunnels_reply_after 0 100
+esn_wrapped() { [ "$(sa_oseq64 gw1 $vip $peer 0x3101)" -gt $((0xffffffff)) ]; }
+check esn_wraps_on_gw1 wait_until 20 esn_wrapped
+check esn_number_reaches_gw2 wait_until 10 sh -c "timeout 10 $safailover --control $work/gw2.sock sas |
+	jq -e '.[] | select(.spi == $((0x3101))) | .oseq > $((0xffffffff))'"
+
 # Lost notifications: gw1's daemon stops while traffic runs (its 1 KiB
 # buffer overflows), traffic pauses, gw1 resumes: it must see the overrun
 # and send the whole table, so gw2 ends exactly on the kernel's number.
@@ -455,7 +537,7 @@ check flap_storm_every_role_change_done $storm_ok
 check flap_storm_ten_role_changes test "$storm_changes" -ge 10
 check flap_storm_peer_errors_zero test "$storm_seq" = 0 -a "$storm_replay" = 0
 check flap_storm_handovers_exact test "$(storm_takeovers | grep -c 'handover=margin')" = 0
-check flap_storm_gw2_policies_blocked wait_until 10 policies_blocked gw2 4
+check flap_storm_gw2_policies_blocked wait_until 10 policies_blocked gw2 8
 
 say "two standbys: gw1 stands by, then takes over, by hand; gw2 was never told"
 # Neither node is active after gw1's stand-down (gw2 is not wanted
@@ -514,7 +596,7 @@ check split_brain_errors_stop test "$split_errors_after" = "$split_errors_settle
 # on gw2 gets a window the synced state does not fit (a kernel that
 # refuses the set); the takeover must delete it and report failure.
 in_ns gw1 $pfkey_add sa 0x2004 $vip 10.1.0.102 $enc $auth
-wait_until 10 sa_count_is gw2 3
+wait_until 10 sa_count_is gw2 7
 $ip -n gw2 xfrm state delete src $vip dst 10.1.0.102 proto esp spi 0x2004
 $ip -n gw2 xfrm state add src $vip dst 10.1.0.102 proto esp spi 0x2004 \
 	mode transport enc 'cbc(aes)' 0x$enc auth-trunc 'hmac(sha256)' 0x$auth 96 \
@@ -523,6 +605,7 @@ $ip -n gw2 xfrm state add src $vip dst 10.1.0.102 proto esp spi 0x2004 \
 # The peer's counters from here on count against gw1's death alone.
 errors_before=$(xfrm_stat XfrmInStateSeqError)
 replay_errors_before=$(sa_replay_errors peer $vip $peer 0x2001)
+tunnel_errors_before=$(tunnel_replay_errors peer) gw2_tunnel_errors_before=$(tunnel_replay_errors gw2)
 
 say "gw1 dies: safailover and keepalived killed with SIGKILL, then off the LAN"
 # gw1 crashes: daemon and keepalived killed first, so that neither can
@@ -537,21 +620,24 @@ $ip -n gw1 link set lan down
 kill_at=$(date +%s.%N)
 # Off the LAN, gw1 sends no more once the packets already inside it are
 # through: wait until its counter stands still.
+gw1_oseqs() { sa_oseq gw1 $vip $peer 0x2001 && sa_oseq64 gw1 $vip $peer 0x3101; }
 oseq_settled() {
 	local before
-	before=$(sa_oseq gw1 $vip $peer 0x2001)
+	before=$(gw1_oseqs)
 	sleep 0.2
-	[ "$(sa_oseq gw1 $vip $peer 0x2001)" = "$before" ]
+	[ "$(gw1_oseqs)" = "$before" ]
 }
 wait_until 5 oseq_settled
 gw1_last=$(( $(sa_oseq gw1 $vip $peer 0x2001) ))
+gw1_last_esn=$(sa_oseq64 gw1 $vip $peer 0x3101)
 check gw2_takes_the_vip wait_until 20 has_vip gw2
 check gw2_is_active wait_until 20 field_is gw2 .role active
 check traffic_resumes_through_gw2 wait_until 30 replies_after "$kill_at"
 # Enough traffic through gw2 for the peer's counters to mean something.
 wait_until 30 replies_after "$kill_at" 100
-kill $ping
-wait $ping 2>/dev/null
+check xfrmi_traffic_through_gw2 wait_until 30 both_tunnels_reply_after "$kill_at" 20
+kill $ping $(cat $work/tunnel-pings.pid)
+wait $ping $(cat $work/tunnel-pings.pid) 2>/dev/null
 
 say "gw2 took over"
 # gw2's first outbound number is above every number gw1 used.
@@ -562,7 +648,7 @@ check gw2_starts_above_gw1 test "${first:-0}" -ge "$gw1_last"
 check crash_takeover_uses_margins sh -c "grep 'event=takeover ' $work/gw2.log | tail -1 | grep -q 'handover=margin'"
 check peer_replay_errors_zero test "$(sa_replay_errors peer $vip $peer 0x2001)" = "$replay_errors_before"
 check peer_seq_errors_unchanged test "$(xfrm_stat XfrmInStateSeqError)" = "$errors_before"
-check no_sa_lost test "$($ip -n gw2 xfrm state | grep -c '^src')" = 2
+check no_sa_lost test "$($ip -n gw2 xfrm state | grep -c '^src')" = 6
 # 0x2004 fenced: gone from gw2's kernel, the takeover said it failed, and
 # the metric counts it.
 sa_absent() { ! $ip -n gw2 xfrm state get src $vip dst 10.1.0.102 proto esp spi 0x2004 >/dev/null 2>&1; }
@@ -577,6 +663,20 @@ check takeover_fenced_sa_gone sa_absent
 gw2_oseq=$(( $(sa_oseq gw2 $vip $peer 0x2001) ))
 echo "# gw2's kernel: oseq $gw2_oseq on 0x2001 after the takeover, gw1's last $gw1_last"
 check gw2_kernel_counters_above_gw1 test "$gw2_oseq" -gt "$gw1_last"
+# The xfrmi tunnels: through gw2 without a replay error at either end,
+# and the ESN SA's 64-bit number past gw1's.
+gw2_esn=$(sa_oseq64 gw2 $vip $peer 0x3101)
+tunnel_errors=$(( $(tunnel_replay_errors peer) - tunnel_errors_before ))
+gw2_tunnel_errors=$(( $(tunnel_replay_errors gw2) - gw2_tunnel_errors_before ))
+echo "# xfrmi 0x21 (AES-GCM, ESN): gw1's last oseq $gw1_last_esn, gw2's kernel ${gw2_esn:-?};" \
+	"replay errors on the tunnel SAs since gw1 died: peer +$tunnel_errors, gw2 +$gw2_tunnel_errors"
+check esn_counter_above_gw1 test "${gw2_esn:-0}" -gt "$gw1_last_esn"
+tunnels_survived() {
+	both_tunnels_reply_after "$kill_at" 20 && [ "$tunnel_errors" = 0 ] &&
+		[ "$gw2_tunnel_errors" = 0 ] &&
+		[ "$($ip -n gw2 xfrm state | grep -c 'if_id 0x2[12]')" = 4 ]
+}
+check marked_sas_survive tunnels_survived
 kill $tcpdump 2>/dev/null
 wait $tcpdump 2>/dev/null
 # A capture that never started, or cannot be read, proves nothing.
@@ -584,7 +684,7 @@ cleartext=$(tcpdump -r $work/gw2-lan.pcap -n 2>/dev/null | wc -l)
 echo "# echo replies from $vip that left gw2 unencrypted: $cleartext"
 check no_cleartext_during_takeover sh -c "$tcpdump_listening &&
 	tcpdump -r $work/gw2-lan.pcap -n >/dev/null 2>&1 && [ $cleartext = 0 ]"
-check no_policy_lost test "$($ip -n gw2 xfrm policy | grep -c '^src')" = 4
+check no_policy_lost test "$($ip -n gw2 xfrm policy | grep -c '^src')" = 8
 check policies_carry_traffic test "$($ip -n gw2 xfrm policy | grep -c 'action block')" = 0
 check route_based_policies_survive_takeover tunnel_policies_carry
 outage=$(outage_ms "$kill_at")

@@ -14,7 +14,8 @@ guest_start
 
 : >$tap
 $modprobe -a drbg jitterentropy_rng sha3_generic esp4 xfrm_user cbc aes hmac \
-	sha256 authenc echainiv seqiv bridge veth 2>/dev/null
+	sha256 authenc echainiv seqiv gcm ghash_generic ctr xfrm_interface bridge veth \
+	2>/dev/null
 if [ "$tier" = module ] && ! /usr/sbin/insmod "$ko"; then
 	record_failure "insmod $ko failed"
 	exit 1
