@@ -266,7 +266,12 @@ private:
 		log("warning", "sync_link_down", {{"peer", links_[i].conn.peer},
 						  {"node", links_[i].node},
 						  {"reason", why.message()}});
+		// The active's snapshot will not end on this link: its next one
+		// starts over on another.
+		const bool from_active = links_[i].hello_received && links_[i].remote == Role::active;
 		links_.erase(links_.begin() + static_cast<std::ptrdiff_t>(i));
+		if (role_ == Role::standby && from_active)
+			shadow_.interrupt();
 		if (role_ == Role::standby)
 			backoff_connect();
 	}

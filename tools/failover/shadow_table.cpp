@@ -153,10 +153,25 @@ bool ShadowTable::interrupt()
 {
 	if (!incoming_)
 		return false;
+	// What only the dropped snapshot brought leaves the kernel too: an SA
+	// no view vouches for would keep its copy's numbers at a takeover
+	// (inbound, it would take replays of what the active received).
+	std::uint64_t sas_gone = 0, policies_gone = 0;
+	if (mirror_ == Mirror::tables) {
+		for (const auto &[key, sa] : incoming_->sas)
+			if (!view_.sas.count(key) && kernel_.delete_sa(sa.id))
+				sas_gone++;
+		for (const auto &[key, record] : incoming_->policies)
+			if (!view_.policies.count(key) && kernel_.delete_policy(record))
+				policies_gone++;
+	}
 	log("warning", "snapshot_interrupted",
 	    {{"received_sas", std::to_string(incoming_->sas.size())},
 	     {"expected_sas", std::to_string(expected_.sas)},
-	     {"kept_sas", std::to_string(view_.sas.size())}});
+	     {"kept_sas", std::to_string(view_.sas.size())},
+	     {"kept_policies", std::to_string(view_.policies.size())},
+	     {"unvouched_sas_deleted", std::to_string(sas_gone)},
+	     {"unvouched_policies_deleted", std::to_string(policies_gone)}});
 	incoming_.reset();
 	return true;
 }

@@ -89,7 +89,8 @@ public:
 	// that never ends).
 	void replay(const ReplayUpdate &u);
 	// Drops a snapshot in progress (the active is gone, or this node takes
-	// over): the last complete view stays.
+	// over): the last complete view stays, and the SAs and policies only
+	// the dropped snapshot had leave the kernel.
 	bool interrupt();
 	// This node's own tables and numbers, as a complete view (a node that
 	// stands down keeps what it had).

@@ -73,6 +73,32 @@ TEST(ShadowTable, InterruptedSnapshotKeepsTheLastView)
 	EXPECT_EQ(2u, kernel.sas.size());	// nothing deleted from the kernel
 }
 
+TEST(ShadowTable, InterruptedSnapshotTakesWhatOnlyItBroughtOutOfTheKernel)
+{
+	FakeKernel kernel;
+	ShadowTable shadow(kernel);
+	shadow.begin_snapshot({1, 1});
+	shadow.sa(sample_newsa(1));
+	shadow.policy(sample_newpolicy(2));
+	shadow.end_snapshot();
+
+	// Halfway through the next one: an SA and a policy the view lacks.
+	shadow.begin_snapshot({3, 2});
+	shadow.sa(sample_newsa(1));
+	shadow.sa(sample_newsa(5));
+	shadow.policy(sample_newpolicy(2));
+	shadow.policy(sample_newpolicy(7));
+	ASSERT_EQ(2u, kernel.sas.size());
+	ASSERT_EQ(2u, kernel.policies.size());
+	EXPECT_TRUE(shadow.interrupt());
+	EXPECT_EQ(1u, kernel.sas.count(key_of(id_of(1))));
+	EXPECT_EQ(0u, kernel.sas.count(key_of(id_of(5))));
+	EXPECT_EQ(1u, kernel.policies.size());
+	EXPECT_EQ(1u, kernel.policies.count(policy_key(sample_newpolicy(2))));
+	EXPECT_EQ(1u, shadow.view().sas.size());
+	EXPECT_EQ(1u, shadow.view().policies.size());
+}
+
 TEST(ShadowTable, SnapshotEndDeletesWhatTheActiveNoLongerHas)
 {
 	FakeKernel kernel;
