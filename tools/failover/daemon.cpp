@@ -266,14 +266,22 @@ private:
 		log("warning", "sync_link_down", {{"peer", links_[i].conn.peer},
 						  {"node", links_[i].node},
 						  {"reason", why.message()}});
-		// The active's snapshot will not end on this link: its next one
+		// The snapshot this link was sending will not end: its next one
 		// starts over on another.
-		const bool from_active = links_[i].hello_received && links_[i].remote == Role::active;
+		const bool snapshot_lost = links_[i].conn.fd() == snapshot_fd_;
 		links_.erase(links_.begin() + static_cast<std::ptrdiff_t>(i));
-		if (role_ == Role::standby && from_active)
+		if (snapshot_lost) {
+			snapshot_fd_ = -1;
 			shadow_.interrupt();
+		}
 		if (role_ == Role::standby)
 			backoff_connect();
+	}
+
+	void drop_all_links()
+	{
+		for (std::size_t i = links_.size(); i-- > 0;)
+			drop(i, Error{ECONNABORTED, "resync asked"});
 	}
 
 	Result<std::monostate> service(Link &l, short revents)
@@ -355,6 +363,8 @@ private:
 			return handle_as_active(l, body);
 		if (l.remote == Role::standby)
 			return handle_standby_peer(l, body);
+		if (std::holds_alternative<SnapshotBegin>(body))
+			snapshot_fd_ = l.conn.fd();
 		return handle_as_standby(body);
 	}
 
@@ -502,8 +512,9 @@ private:
 
 	Result<std::monostate> apply(SnapshotEnd &)
 	{
-		shadow_.end_snapshot();
-		synced_ = true;
+		snapshot_fd_ = -1;
+		if (shadow_.end_snapshot())
+			synced_ = true;
 		return std::monostate{};
 	}
 
@@ -650,6 +661,7 @@ private:
 							  {"reason", "taking over"}});
 		links_.clear();
 		epoch_++;
+		snapshot_fd_ = -1;
 		shadow_.interrupt();
 		if (!shadow_.complete() && !handed_over)
 			log("warning", "takeover_unsynced",
@@ -963,6 +975,7 @@ private:
 			return;
 		role_ = Role::standby;
 		links_.clear();
+		snapshot_fd_ = -1;
 		events_.reset();
 		synced_ = false;
 		shadow_final_ = false;
@@ -1257,7 +1270,7 @@ private:
 			if (role_ == Role::active)
 				resync_all("operator");
 			else
-				links_.clear();	// reconnect: a fresh snapshot
+				drop_all_links();	// reconnect: a fresh snapshot
 			reply = status();
 		} else {
 			reply = {{"error", "unknown command: " + cmd}};
@@ -1312,6 +1325,8 @@ private:
 	ShadowTable shadow_{tables_, ike_owned() ? ShadowTable::Mirror::replay_only
 						  : ShadowTable::Mirror::tables};
 	bool synced_ = false;
+	// The connection of the link whose snapshot is in progress; -1 when none.
+	int snapshot_fd_ = -1;
 	// What keepalived last told this node to be.
 	bool wanted_active_ = false;
 	// The shadow holds an active's final numbers (it sent a Release).

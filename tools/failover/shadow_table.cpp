@@ -38,10 +38,10 @@ void ShadowTable::begin_snapshot(const SnapshotBegin &b)
 	expected_ = b;
 }
 
-void ShadowTable::end_snapshot()
+bool ShadowTable::end_snapshot()
 {
 	if (!incoming_)
-		return;
+		return false;
 	view_ = std::move(*incoming_);
 	incoming_.reset();
 	complete_ = true;
@@ -49,7 +49,7 @@ void ShadowTable::end_snapshot()
 	if (mirror_ == Mirror::replay_only) {
 		log("info", "synced", {{"sas", std::to_string(view_.sas.size())},
 				       {"sa_owner", "ike"}});
-		return;
+		return true;
 	}
 	if (auto sas = kernel_.dump_sas()) {
 		for (const auto &record : *sas) {
@@ -74,6 +74,7 @@ void ShadowTable::end_snapshot()
 			       {"expected_policies", std::to_string(expected_.policies)},
 			       {"stale_sas_deleted", std::to_string(sas_gone)},
 			       {"stale_policies_deleted", std::to_string(policies_gone)}});
+	return true;
 }
 
 void ShadowTable::sa(Bytes newsa)
@@ -153,25 +154,28 @@ bool ShadowTable::interrupt()
 {
 	if (!incoming_)
 		return false;
-	// What only the dropped snapshot brought leaves the kernel too: an SA
-	// no view vouches for would keep its copy's numbers at a takeover
-	// (inbound, it would take replays of what the active received).
-	std::uint64_t sas_gone = 0, policies_gone = 0;
-	if (mirror_ == Mirror::tables) {
-		for (const auto &[key, sa] : incoming_->sas)
-			if (!view_.sas.count(key) && kernel_.delete_sa(sa.id))
-				sas_gone++;
-		for (const auto &[key, record] : incoming_->policies)
-			if (!view_.policies.count(key) && kernel_.delete_policy(record))
-				policies_gone++;
-	}
+	// The dropped snapshot's records are the active's SAD as it dumped it,
+	// newer than the view: what the view lacks joins it (an SA rekeyed in
+	// while the link was down must be moved at a takeover, not left
+	// behind at its record's numbers). Nothing the view has is removed or
+	// rewound, and the policies stay BLOCK placeholders until a takeover.
+	// An SA the snapshot only named in a report, without its record, is
+	// not in this kernel: it stays out (with an IKE daemon's SAs, reports
+	// are all a snapshot carries, and they join).
+	std::uint64_t sas_added = 0, policies_added = 0;
+	for (auto &[key, sa] : incoming_->sas)
+		if ((mirror_ == Mirror::replay_only || !sa.record.empty()) &&
+		    view_.sas.emplace(key, std::move(sa)).second)
+			sas_added++;
+	for (auto &[key, record] : incoming_->policies)
+		if (view_.policies.emplace(key, std::move(record)).second)
+			policies_added++;
 	log("warning", "snapshot_interrupted",
 	    {{"received_sas", std::to_string(incoming_->sas.size())},
 	     {"expected_sas", std::to_string(expected_.sas)},
-	     {"kept_sas", std::to_string(view_.sas.size())},
-	     {"kept_policies", std::to_string(view_.policies.size())},
-	     {"unvouched_sas_deleted", std::to_string(sas_gone)},
-	     {"unvouched_policies_deleted", std::to_string(policies_gone)}});
+	     {"kept_sas", std::to_string(view_.sas.size() - sas_added)},
+	     {"added_sas", std::to_string(sas_added)},
+	     {"added_policies", std::to_string(policies_added)}});
 	incoming_.reset();
 	return true;
 }

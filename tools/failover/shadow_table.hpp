@@ -2,7 +2,8 @@
 // A standby's copy of the active's SAD and SPD and of every SA's replay
 // state. Double-buffered: a snapshot in progress is collected apart and
 // replaces the complete view only when it ends, so a takeover during a
-// snapshot (the active died halfway) still has the last complete view.
+// snapshot (the active died halfway) still has the last complete view,
+// with what the cut-off snapshot brought that the view lacked.
 // What it does to this node's kernel goes through a KernelSink: SAs are
 // installed as they come (they carry nothing without a policy), policies
 // as BLOCK placeholders, and at the end of a snapshot whatever the kernel
@@ -78,8 +79,8 @@ public:
 
 	void begin_snapshot(const SnapshotBegin &b);
 	// The collected snapshot becomes the view; the kernel loses what the
-	// view does not have.
-	void end_snapshot();
+	// view does not have. False when no snapshot was in progress.
+	bool end_snapshot();
 	void sa(Bytes newsa);
 	void sa_deleted(const replay::SaId &id);
 	void policy(Bytes newpolicy);
@@ -89,8 +90,8 @@ public:
 	// that never ends).
 	void replay(const ReplayUpdate &u);
 	// Drops a snapshot in progress (the active is gone, or this node takes
-	// over): the last complete view stays, and the SAs and policies only
-	// the dropped snapshot had leave the kernel.
+	// over): the last complete view stays, and gains the SAs and policies
+	// of the dropped snapshot it lacked (never losing or rewinding any).
 	bool interrupt();
 	// This node's own tables and numbers, as a complete view (a node that
 	// stands down keeps what it had).

@@ -3,15 +3,17 @@
 // standby as the node of CONFIG (its certificate, its name), says Hello as
 // the active of EPOCH, begins a snapshot of this namespace's SAD and SPD
 // with one SA more, sends only that SA (a copy of the first one under
-// SPI), and closes. The failover test then checks that the standby kept
-// its last complete view and that the copy left its kernel.
+// SPI), waits until the standby acknowledges all three frames, and closes.
+// The failover test then checks what the standby kept.
 //   interrupted_snapshot CONFIG STANDBY_ADDRESS:PORT EPOCH SPI
 #include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
+#include <optional>
 #include <poll.h>
 #include <string>
 
@@ -39,17 +41,22 @@ static std::optional<std::uint64_t> number(const char *text)
 	return v;
 }
 
-// The connection up, within @deadline.
-static Result<std::monostate> handshake(Link &link, Clock::time_point deadline)
+// Moves the connection on until @done() says so or @deadline passes.
+template <class Done>
+static Result<std::monostate> run_until(Link &link, Clock::time_point deadline, const char *what,
+					Done done)
 {
-	while (!link.conn.established()) {
+	while (!done()) {
 		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
 			deadline - Clock::now());
 		if (left.count() <= 0)
-			return Error{ETIMEDOUT, "no TLS handshake with " + link.conn.peer};
+			return Error{ETIMEDOUT, std::string(what) + " from " + link.conn.peer};
 		pollfd p{link.conn.fd(), link.conn.poll_events(), 0};
-		if (poll(&p, 1, static_cast<int>(left.count())) < 0)
+		if (poll(&p, 1, static_cast<int>(left.count())) < 0) {
+			if (errno == EINTR)
+				continue;
 			return Error{errno, "poll"};
+		}
 		if (auto r = link.conn.progress(p.revents); !r)
 			return r;
 	}
@@ -94,15 +101,35 @@ int main(int argc, char **argv)
 		return fail("connect", conn.error());
 	Link link(std::move(*conn));
 	const auto deadline = Clock::now() + std::chrono::seconds(20);
-	if (auto r = handshake(link, deadline); !r)
+	if (auto r = run_until(link, deadline, "no TLS handshake",
+			       [&] { return link.conn.established(); }); !r)
 		return fail("handshake", r.error());
 	link.send(Hello{Role::active, *epoch, cfg->node, cfg->sa_owner}, false);
 	link.send(SnapshotBegin{static_cast<std::uint32_t>(sas->size() + 1),
 				static_cast<std::uint32_t>(policies->size())}, false);
 	link.send(SaRecord{std::move(copy)}, false);
-	drain(link, deadline);
-	if (link.conn.queued())
-		return fail("send", Error{ETIMEDOUT, "the standby did not take the frames"});
+	link.flush();
+	// Gone only once the standby applied all three (it acks what it
+	// applied): closing earlier could reset the connection before it
+	// read them.
+	std::optional<Error> refused;
+	auto acked = run_until(link, deadline, "no ack of the snapshot's start", [&] {
+		for (;;) {
+			auto body = link.receive();
+			if (!body) {
+				refused = body.error();
+				return true;
+			}
+			if (!*body)
+				return false;
+			if (const auto *ack = std::get_if<Ack>(&**body); ack && ack->seq >= 3)
+				return true;
+		}
+	});
+	if (!acked)
+		return fail("standby", acked.error());
+	if (refused)
+		return fail("standby", *refused);
 	link.conn.finish(std::chrono::milliseconds(2000));
 	std::printf("interrupted_snapshot: Hello, SnapshotBegin and SA 0x%08llx sent to %s, then closed\n",
 		    static_cast<unsigned long long>(*spi), argv[2]);
