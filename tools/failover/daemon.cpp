@@ -9,7 +9,9 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <poll.h>
+#include <set>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1000,11 +1002,26 @@ private:
 			set_thresh(sa_id_of(record));
 	}
 
-	// Whether a replay update under @id may go to the standbys: over PF_KEY
-	// not when @id is the unmarked name of a marked SA (pfkey_names.hpp).
-	bool forwardable(const replay::SaId &id, const PfkeyNames &names) const
+	// The replay update for @sa as the backend gave it; none when it cannot
+	// be told whose numbers they are. Over PF_KEY, a notification or dump
+	// entry under the unmarked name of marked SAs may be any of theirs:
+	// the unmarked SA of that name, when a lookup finds it alone, is read
+	// now by its name (pfkey_names.hpp); the marked ones are never sent.
+	std::optional<ReplayUpdate> update_for(replay::SaReplay sa, const PfkeyNames &names)
 	{
-		return backend_->kind() != replay::Kind::pfkey || !names.ambiguous(id);
+		if (backend_->kind() == replay::Kind::pfkey && names.ambiguous(sa.id)) {
+			if (!names.resolvable(sa.id))
+				return std::nullopt;
+			auto own = backend_->get(sa.id);
+			if (!own) {
+				if (own.error().code != ESRCH)
+					log("error", "replay_read_failed", {{"sa", sa_text(sa.id)},
+									    {"reason", own.error().message()}});
+				return std::nullopt;
+			}
+			sa = std::move(*own);
+		}
+		return ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()};
 	}
 
 	// An SA that appeared after the takeover read the SAD (late_sas.hpp).
@@ -1073,9 +1090,15 @@ private:
 				log("error", "replay_dump_failed", {{"reason", sas.error().message()}});
 				continue;
 			}
-			for (auto &sa : *sas)
-				if (forwardable(sa.id, names))
-					out.push_back(ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
+			// An unmarked name marked SAs share is in the dump once per
+			// SA answering to it; its own SA is read once.
+			std::set<SaKey> read;
+			for (auto &sa : *sas) {
+				if (names.ambiguous(sa.id) && !read.insert(key_of(sa.id)).second)
+					continue;
+				if (auto u = update_for(std::move(sa), names))
+					out.push_back(std::move(*u));
+			}
 		}
 		return out;
 	}
@@ -1142,10 +1165,10 @@ private:
 					broadcast(u);
 				continue;
 			}
-			auto &sa = std::get<replay::SaReplay>(*e);
-			if (!forwardable(sa.id, pfkey_names_))
+			auto update = update_for(std::move(std::get<replay::SaReplay>(*e)), pfkey_names_);
+			if (!update)
 				continue;
-			broadcast(ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
+			broadcast(*update);
 			notes_in_window_++;
 			std::lock_guard g(metrics_.lock);
 			metrics_.notifications++;

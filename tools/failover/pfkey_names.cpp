@@ -42,4 +42,15 @@ bool PfkeyNames::ambiguous(const replay::SaId &name) const
 	return marked_.count(unmarked_key(name));
 }
 
+bool PfkeyNames::resolvable(const replay::SaId &name) const
+{
+	const auto it = marked_.find(unmarked_key(name));
+	if (it == marked_.end())
+		return true;
+	for (const auto &[value, mask] : it->second)
+		if (value == 0)
+			return false;
+	return true;
+}
+
 } // namespace failover

@@ -6,12 +6,14 @@
 // counts failed, and which keeps a stand-down's Release from ever being
 // complete) or one SA's numbers for another. PfkeyNames keeps, from the
 // SAD (a dump, then NEWSA and DELSA events), which unmarked names marked
-// SAs answer to; replay updates under those names are not forwarded over
-// PF_KEY. The marked SAs themselves are fenced at takeover (takeover.hpp).
+// SAs answer to; replay notifications under those names are not forwarded
+// over PF_KEY as they are. The marked SAs themselves are fenced at takeover
+// (takeover.hpp). An unmarked SA that shares its name with marked ones is
+// read by that name instead (af_key looks SAs up with mark 0, which finds
+// it and no twin whose mark value is not 0): resolvable() says when that
+// holds; when it does not, the unmarked SA is fenced at takeover too.
 // Not covered: a notification read before the NEWSA event of its (new,
-// marked) SA still goes out under the unmarked name; and an unmarked SA
-// that shares SPI, destination and protocol with a marked one gets no
-// updates (its standby copy keeps older numbers).
+// marked) SA still goes out under the unmarked name.
 #pragma once
 
 #include <map>
@@ -33,6 +35,10 @@ public:
 	void deleted(const replay::SaId &id);
 	// Whether @name (as PF_KEY gives it: unmarked) is that of a marked SA.
 	bool ambiguous(const replay::SaId &name) const;
+	// Whether a PF_KEY lookup of @name finds only an unmarked SA of that
+	// name: no marked SA answers to it, or none has mark value 0 (those
+	// match af_key's lookup with mark 0 as the unmarked SA does).
+	bool resolvable(const replay::SaId &name) const;
 
 private:
 	// Unmarked name -> the marks of the SAs that answer to it.

@@ -8,6 +8,7 @@
 
 #include "kernel_tables.hpp"
 #include "log.hpp"
+#include "pfkey_names.hpp"
 
 namespace failover {
 namespace {
@@ -128,29 +129,46 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink &kernel)
 {
 	std::vector<KernelSaRow> rows;
+	if (backend.kind() != replay::Kind::pfkey) {
+		for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
+			auto sas = backend.dump(proto);
+			if (!sas)
+				return sas.error();
+			for (auto &sa : *sas)
+				rows.push_back(KernelSaRow{sa.id, std::move(sa.state)});
+		}
+		return rows;
+	}
+	auto records = kernel.dump_sas();
+	if (!records)
+		return records.error();
+	PfkeyNames names;
+	names.reset(*records);
+	// The PF_KEY dump's entry under a name marked SAs answer to may be any
+	// of theirs: only names no marked SA shares are read from it.
 	std::map<SaKey, replay::ReplayState> numbers;
 	for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
 		auto sas = backend.dump(proto);
 		if (!sas)
 			return sas.error();
-		for (auto &sa : *sas) {
-			if (backend.kind() != replay::Kind::pfkey)
-				rows.push_back(KernelSaRow{sa.id, std::move(sa.state)});
-			else if (!sa.id.mark.any())
+		for (auto &sa : *sas)
+			if (!sa.id.mark.any() && !names.ambiguous(sa.id))
 				numbers.emplace(key_of(sa.id), std::move(sa.state));
-		}
 	}
-	if (backend.kind() != replay::Kind::pfkey)
-		return rows;
-	auto records = kernel.dump_sas();
-	if (!records)
-		return records.error();
 	for (const auto &record : *records) {
 		const replay::SaId id = sa_id_of(record);
 		if (id.proto != IPPROTO_ESP && id.proto != IPPROTO_AH)
 			continue;
-		if (id.mark.any()) {
+		if (id.mark.any() || (names.ambiguous(id) && !names.resolvable(id))) {
 			rows.push_back(KernelSaRow{id, std::nullopt});
+			continue;
+		}
+		if (names.ambiguous(id)) {
+			// Read by its name, which finds it and none of its twins.
+			if (auto sa = backend.get(id); sa)
+				rows.push_back(KernelSaRow{id, std::move(sa->state)});
+			else if (sa.error().code != ESRCH)
+				return sa.error();
 			continue;
 		}
 		// Not in the PF_KEY dump: deleted after it, or added after it

@@ -65,6 +65,9 @@ struct KernelSaRow {
 // finds): over PF_KEY the list is @kernel's SAD, read over netlink, with
 // the numbers of the PF_KEY dump for unmarked SAs and none for marked ones
 // (PF_KEY cannot read or set those: whoever moves them fails, and fences).
+// An unmarked SA whose name marked SAs share is read by a PF_KEY lookup
+// when that finds it alone, and comes without numbers (fenced) when not
+// (pfkey_names.hpp).
 Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink &kernel);
 
 // @view with every ESP or AH SA of this node's kernel that it does not

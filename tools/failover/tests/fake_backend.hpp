@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <map>
 
 #include "fake_kernel.hpp"
@@ -42,6 +43,10 @@ public:
 			if (backend_kind == replay::Kind::pfkey)
 				out.back().id.mark = {};
 		}
+		// The kernel dumps in the order SAs were added, which need not
+		// be this map's.
+		if (dump_reversed)
+			std::reverse(out.begin(), out.end());
 		return out;
 	}
 	Result<replay::SaReplay> set_thresh(const replay::SaId &id,
@@ -98,7 +103,7 @@ public:
 	// Reads that miss an SA before it shows (installed by someone else).
 	std::map<std::uint32_t, int> missing_reads;
 	int sets = 0;
-	bool dump_fails = false;
+	bool dump_fails = false, dump_reversed = false;
 };
 
 inline replay::ReplayState numbers(std::uint64_t oseq, std::uint64_t seq, std::uint32_t bitmap = 1)

@@ -37,6 +37,18 @@ TEST(PfkeyNames, AnUnmarkedSaWithAMarkedTwinIsAmbiguousToo)
 	EXPECT_TRUE(names.ambiguous(pfkey_name(0x2001)));
 }
 
+// af_key looks SAs up with mark 0: a marked twin of mark value 0 matches
+// that as the unmarked SA does, one of another value never does.
+TEST(PfkeyNames, ANameIsResolvableUnlessATwinHasMarkValueZero)
+{
+	PfkeyNames names;
+	names.added(sa_id_of(sample_newsa(0x2001, kDst, {0x2a, 0xff})));
+	EXPECT_TRUE(names.resolvable(pfkey_name(0x2001)));
+	EXPECT_TRUE(names.resolvable(pfkey_name(0x2003)));
+	names.added(sa_id_of(sample_newsa(0x2001, kDst, {0, 0xff})));
+	EXPECT_FALSE(names.resolvable(pfkey_name(0x2001)));
+}
+
 // Events keep it current: UPDSA of the same SA counts once, each marked
 // twin goes with its own deletion, and a dump starts over.
 TEST(PfkeyNames, EventsAddAndRemoveMarkedSas)

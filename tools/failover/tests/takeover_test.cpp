@@ -204,6 +204,45 @@ TEST(Takeover, MarkedSasOverPfkeyAreFenced)
 	EXPECT_GT(backend.state(0x2001).oseq, 500u);
 }
 
+// An unmarked SA that shares its PF_KEY name with a marked one: the dump's
+// entry under that name may be the twin's (it was added first), so the
+// unmarked SA is read by its name, which finds it alone. With a twin of
+// mark value 0, which the lookup could find instead, it is fenced.
+TEST(Takeover, UnmarkedTwinOfAMarkedSaHasItsOwnNumbersOverPfkey)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.dump_reversed = true;	// the marked twin first
+	backend.add(kernel, 0x2001, numbers(700, 0, 0));
+	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {7, 0xff});
+	auto rows = kernel_sas(backend, kernel);
+	ASSERT_TRUE(rows.ok());
+	ASSERT_EQ(2u, rows->size());
+	for (const auto &row : *rows) {
+		if (row.id.mark.any()) {
+			EXPECT_FALSE(row.state.has_value());
+		} else {
+			ASSERT_TRUE(row.state.has_value());
+			EXPECT_EQ(700u, row.state->oseq);
+		}
+	}
+}
+
+TEST(Takeover, UnmarkedTwinOfAMarkValueZeroSaIsFencedOverPfkey)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.add(kernel, 0x2001, numbers(700, 0, 0));
+	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {0, 0xff});
+	auto rows = kernel_sas(backend, kernel);
+	ASSERT_TRUE(rows.ok());
+	ASSERT_EQ(2u, rows->size());
+	for (const auto &row : *rows)
+		EXPECT_FALSE(row.state.has_value());
+}
+
 // Over netlink the marked SA is an SA like any other.
 TEST(Takeover, MarkedSasOverNetlinkMove)
 {
