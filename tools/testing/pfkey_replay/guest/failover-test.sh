@@ -342,7 +342,7 @@ in_ns gw1 timeout 30 $build/failover/interrupted_snapshot $work/gw1.toml 10.2.0.
 	"${gw1_epoch:-0}" 0x2999 >$work/stand-in.log 2>&1
 stand_in_rc=$?
 sed 's/^/# /' $work/stand-in.log
-gw2_view_has() { timeout 10 $safailover --control $work/gw2.sock sas | jq -e ".[] | select(.spi == $1)" >/dev/null; }
+gw2_view_has() { timeout 10 $safailover --control $work/gw2.sock sas | jq -e ".[] | select(.spi == $(( $1 )))" >/dev/null; }
 in_gw2_kernel() { $ip -n gw2 xfrm state | grep -q "spi $(printf '0x%08x' "$1")"; }
 last_view_kept() {
 	[ "$stand_in_rc" = 0 ] &&
