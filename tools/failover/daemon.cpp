@@ -280,10 +280,14 @@ private:
 			backoff_connect();
 	}
 
-	void drop_all_links()
+	// A standby asked to resync: every link goes (a snapshot in progress
+	// is interrupted as any other), and it reconnects now for a fresh one.
+	void resync_from_active()
 	{
 		for (std::size_t i = links_.size(); i-- > 0;)
 			drop(i, Error{ECONNABORTED, "resync asked"});
+		backoff_ = std::chrono::milliseconds(100);
+		next_connect_ = Clock::now();
 	}
 
 	Result<std::monostate> service(Link &l, short revents)
@@ -732,6 +736,7 @@ private:
 	// unknown; an empty kernel, a first start, has nothing to protect).
 	Result<ShadowView> ike_takeover_view(std::uint64_t &unreported)
 	{
+		snapshot_fd_ = -1;
 		shadow_.interrupt();
 		auto all = with_unreported_sas(shadow_.view(), *backend_, tables_, unreported);
 		if (!all)
@@ -1293,7 +1298,7 @@ private:
 			if (role_ == Role::active)
 				resync_all("operator");
 			else
-				drop_all_links();	// reconnect: a fresh snapshot
+				resync_from_active();
 			reply = status();
 		} else {
 			reply = {{"error", "unknown command: " + cmd}};

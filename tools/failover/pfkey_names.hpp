@@ -11,7 +11,10 @@
 // (takeover.hpp). An unmarked SA that shares its name with marked ones is
 // read by that name instead (af_key looks SAs up with mark 0, which finds
 // it and no twin whose mark value is not 0): resolvable() says when that
-// holds; when it does not, the unmarked SA is fenced at takeover too.
+// holds. A twin of mark value 0 (a mask without its value bits) is one the
+// kernel's own lookups, over netlink too, cannot tell from the unmarked
+// SA: nothing under that name is forwarded, and such pairs are not
+// supported (safailover(8)).
 // Not covered: a notification read before the NEWSA event of its (new,
 // marked) SA still goes out under the unmarked name.
 #pragma once

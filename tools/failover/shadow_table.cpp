@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "shadow_table.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "kernel_tables.hpp"
@@ -154,21 +155,38 @@ bool ShadowTable::interrupt()
 {
 	if (!incoming_)
 		return false;
-	// The dropped snapshot's records are the active's SAD as it dumped it,
-	// newer than the view: what the view lacks joins it (an SA rekeyed in
-	// while the link was down must be moved at a takeover, not left
-	// behind at its record's numbers). Nothing the view has is removed or
-	// rewound, and the policies stay BLOCK placeholders until a takeover.
-	// An SA the snapshot only named in a report, without its record, is
-	// not in this kernel: it stays out (with an IKE daemon's SAs, reports
-	// are all a snapshot carries, and they join).
+	// The dropped snapshot's records are the active's SAD and SPD as it
+	// dumped them, newer than the view (reports may have been lost while
+	// the link was down): they join it, an SA the view has keeps the
+	// higher of each number, and a record replaces the view's (a policy
+	// changed meanwhile is installed as it is now). Nothing the view has
+	// is removed, and the policies stay BLOCK placeholders until a
+	// takeover. An SA the snapshot only named in a report, without its
+	// record, is not in this kernel: it stays out (with an IKE daemon's
+	// SAs, reports are all a snapshot carries, and they join).
 	std::uint64_t sas_added = 0, policies_added = 0;
-	for (auto &[key, sa] : incoming_->sas)
-		if ((mirror_ == Mirror::replay_only || !sa.record.empty()) &&
-		    view_.sas.emplace(key, std::move(sa)).second)
+	for (auto &[key, sa] : incoming_->sas) {
+		if (mirror_ == Mirror::tables && sa.record.empty())
+			continue;
+		auto [it, added] = view_.sas.try_emplace(key, sa);
+		if (added) {
 			sas_added++;
+			continue;
+		}
+		ShadowSa &kept = it->second;
+		if (!sa.record.empty())
+			kept.record = std::move(sa.record);
+		if (sa.thresh)
+			kept.thresh = sa.thresh;
+		kept.state.oseq = std::max(kept.state.oseq, sa.state.oseq);
+		if (sa.state.seq > kept.state.seq) {
+			kept.state.seq = sa.state.seq;
+			kept.state.window = sa.state.window;
+			kept.state.bitmap = std::move(sa.state.bitmap);
+		}
+	}
 	for (auto &[key, record] : incoming_->policies)
-		if (view_.policies.emplace(key, std::move(record)).second)
+		if (view_.policies.insert_or_assign(key, std::move(record)).second)
 			policies_added++;
 	log("warning", "snapshot_interrupted",
 	    {{"received_sas", std::to_string(incoming_->sas.size())},

@@ -171,8 +171,9 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 				return sa.error();
 			continue;
 		}
-		// Not in the PF_KEY dump: deleted after it, or added after it
-		// (then the late-SA sweep and its NEWSA event move it).
+		// Not in the PF_KEY dump, which came second: deleted between
+		// the two (one added between is not in the list: the late-SA
+		// sweep and its NEWSA event move it).
 		if (auto it = numbers.find(key_of(id)); it != numbers.end())
 			rows.push_back(KernelSaRow{id, std::move(it->second)});
 	}

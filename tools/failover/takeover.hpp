@@ -66,7 +66,7 @@ struct KernelSaRow {
 // the numbers of the PF_KEY dump for unmarked SAs and none for marked ones
 // (PF_KEY cannot read or set those: whoever moves them fails, and fences).
 // An unmarked SA whose name marked SAs share is read by a PF_KEY lookup
-// when that finds it alone, and comes without numbers (fenced) when not
+// when that finds it alone, and comes without numbers when not
 // (pfkey_names.hpp).
 Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink &kernel);
 

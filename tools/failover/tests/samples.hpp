@@ -13,9 +13,9 @@
 namespace failover {
 
 // @dst: the SA's destination, an IPv4 address in host byte order; @mark
-// its XFRMA_MARK, none when { 0, 0 }.
+// its XFRMA_MARK, none when { 0, 0 }; @replay its numbers.
 inline Bytes sample_newsa(std::uint32_t spi = 0x1001, std::uint32_t dst = 0,
-			  replay::Mark mark = {})
+			  replay::Mark mark = {}, xfrm_replay_state r = {5, 6, 1})
 {
 	Bytes buf(512);
 	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
@@ -27,7 +27,6 @@ inline Bytes sample_newsa(std::uint32_t spi = 0x1001, std::uint32_t dst = 0,
 	info->id.daddr.a4 = htonl(dst);
 	info->id.proto = IPPROTO_ESP;
 	info->replay_window = 32;
-	xfrm_replay_state r{5, 6, 1};
 	mnl_attr_put(nlh, XFRMA_REPLAY_VAL, sizeof(r), &r);
 	if (mark.any()) {
 		const xfrm_mark m{mark.v, mark.m};

@@ -104,6 +104,23 @@ TEST(ShadowTable, InterruptedSnapshotAddsWhatTheViewLacks)
 	EXPECT_EQ(0, kernel.installed);
 }
 
+// Reports lost while the link was down: the cut-off snapshot's record is
+// ahead of the view, and the view takes its numbers.
+TEST(ShadowTable, InterruptedSnapshotMovesTheViewToNewerRecords)
+{
+	FakeKernel kernel;
+	ShadowTable shadow(kernel);
+	shadow.begin_snapshot({1, 0});
+	shadow.sa(sample_newsa(1));
+	EXPECT_TRUE(shadow.end_snapshot());
+	shadow.begin_snapshot({1, 0});
+	shadow.sa(sample_newsa(1, 0, {}, {900, 800, 1}));
+	EXPECT_TRUE(shadow.interrupt());
+	const auto &sa = shadow.view().sas.at(key_of(id_of(1)));
+	EXPECT_EQ(900u, sa.state.oseq);
+	EXPECT_EQ(800u, sa.state.seq);
+}
+
 TEST(ShadowTable, SnapshotEndDeletesWhatTheActiveNoLongerHas)
 {
 	FakeKernel kernel;

@@ -207,7 +207,7 @@ TEST(Takeover, MarkedSasOverPfkeyAreFenced)
 // An unmarked SA that shares its PF_KEY name with a marked one: the dump's
 // entry under that name may be the twin's (it was added first), so the
 // unmarked SA is read by its name, which finds it alone. With a twin of
-// mark value 0, which the lookup could find instead, it is fenced.
+// mark value 0, which the lookup could find instead, it has no numbers.
 TEST(Takeover, UnmarkedTwinOfAMarkedSaHasItsOwnNumbersOverPfkey)
 {
 	FakeKernel kernel;
@@ -229,7 +229,7 @@ TEST(Takeover, UnmarkedTwinOfAMarkedSaHasItsOwnNumbersOverPfkey)
 	}
 }
 
-TEST(Takeover, UnmarkedTwinOfAMarkValueZeroSaIsFencedOverPfkey)
+TEST(Takeover, UnmarkedTwinOfAMarkValueZeroSaHasNoNumbersOverPfkey)
 {
 	FakeKernel kernel;
 	FakeBackend backend;
