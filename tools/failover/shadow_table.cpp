@@ -168,8 +168,9 @@ bool ShadowTable::interrupt()
 	for (auto &[key, sa] : incoming_->sas) {
 		if (mirror_ == Mirror::tables && sa.record.empty())
 			continue;
-		auto [it, added] = view_.sas.try_emplace(key, sa);
-		if (added) {
+		const auto it = view_.sas.find(key);
+		if (it == view_.sas.end()) {
+			view_.sas.emplace(key, std::move(sa));
 			sas_added++;
 			continue;
 		}

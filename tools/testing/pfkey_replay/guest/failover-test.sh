@@ -147,10 +147,10 @@ sa_replay_errors() {
 		sed -n 's/.*replay-window [0-9]* replay \([0-9]*\).*/\1/p'
 }
 # At least @2 (default 1) echo replies (ping -D lines) stamped after @1, in
-# seconds since the epoch.
+# seconds since the epoch, in log @3 (default the main ping's).
 replies_after() {
 	[ "$(awk -v t="$1" '/bytes from/ { gsub(/[][]/, "", $1); if ($1 + 0 > t + 0) n++ }
-		END { print n + 0 }' $work/ping.log)" -ge "${2:-1}" ]
+		END { print n + 0 }' "${3:-$work/ping.log}")" -ge "${2:-1}" ]
 }
 # From the last reply before @1 to the first one after it, in ms.
 outage_ms() {
@@ -430,11 +430,7 @@ xfrmi_tunnel() {
 	[ "$ns" != gw2 ] || return 0
 	# The SAs' SPIs: 0x3N01 out of the VIP, 0x3N02 into it.
 	local out=0x3${if_id#0x2}01 in=0x3${if_id#0x2}02
-	if [ "$ns" = peer ]; then
-		tunnel_sa peer $vip $peer $out "$if_id" && tunnel_sa peer $peer $vip $in "$if_id"
-	else
-		tunnel_sa gw1 $vip $peer $out "$if_id" && tunnel_sa gw1 $peer $vip $in "$if_id"
-	fi &&
+	tunnel_sa "$ns" $vip $peer $out "$if_id" && tunnel_sa "$ns" $peer $vip $in "$if_id" &&
 	$ip -n "$ns" xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir out if_id "$if_id" \
 		tmpl src "$local" dst "$remote" proto esp mode tunnel &&
 	$ip -n "$ns" xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir in if_id "$if_id" \
@@ -454,12 +450,11 @@ xfrmi_tunnels_on_gw2() {
 		[ "$($ip -n gw2 xfrm state | grep -c 'if_id 0x2[12]')" = 4 ] &&
 		[ "$(gw2_policies 'if_id 0x2[12]')" = 4 ]
 }
-# At least @3 (default 1) echo replies through tunnel @1 stamped after @2.
-tunnel_replies_after() {
-	[ "$(awk -v t="$2" '/bytes from/ { gsub(/[][]/, "", $1); if ($1 + 0 > t + 0) n++ }
-		END { print n + 0 }' $work/tunnel$1.log)" -ge "${3:-1}" ]
+# At least @2 (default 1) echo replies through each tunnel stamped after @1.
+both_tunnels_reply_after() {
+	replies_after "$1" "${2:-1}" $work/tunnel21.log &&
+		replies_after "$1" "${2:-1}" $work/tunnel22.log
 }
-both_tunnels_reply_after() { tunnel_replies_after 21 "$1" "${2:-1}" && tunnel_replies_after 22 "$1" "${2:-1}"; }
 # An SA's outbound number, ESN's high half included.
 sa_oseq64() {
 	$ip -n "$1" xfrm state get src "$2" dst "$3" proto esp spi "$4" |
