@@ -18,8 +18,9 @@ void Link::send(Body body, bool track)
 
 void Link::flush()
 {
-	if (conn.established() && conn.queued())
-		(void)conn.progress(POLLOUT);
+	// A write that fails shows up at the next poll() as an error.
+	if (conn.queued())
+		(void)conn.flush();
 }
 
 Result<std::optional<Body>> Link::receive()
@@ -80,7 +81,7 @@ void drain(Link &l, Link::Clock::time_point deadline)
 {
 	while (l.conn.established() && l.conn.queued() && Link::Clock::now() < deadline) {
 		pollfd p{l.conn.fd(), POLLOUT, 0};
-		if (::poll(&p, 1, 50) > 0 && !l.conn.progress(p.revents))
+		if (::poll(&p, 1, 50) > 0 && !l.conn.flush())
 			break;
 	}
 }

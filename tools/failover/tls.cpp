@@ -298,4 +298,11 @@ Result<std::monostate> Connection::progress(short revents)
 	return write_all();
 }
 
+Result<std::monostate> Connection::flush()
+{
+	if (!established_)
+		return std::monostate{};
+	return write_all();
+}
+
 } // namespace failover

@@ -45,6 +45,10 @@ public:
 	// error (the peer left, TLS refused, a malformed frame) ends the
 	// connection: the caller drops it.
 	Result<std::monostate> progress(short revents);
+	// Writes what is queued and reads nothing: bytes read outside
+	// progress() would leave the socket empty, so poll() would not wake
+	// for frames that sit decoded but unhandled.
+	Result<std::monostate> flush();
 	bool established() const { return established_; }
 
 	void send(const Frame &frame);
