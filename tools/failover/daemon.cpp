@@ -11,16 +11,15 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <poll.h>
-#include <set>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "active_feed.hpp"
 #include "control_server.hpp"
 #include "egress_control.hpp"
 #include "kernel_tables.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
-#include "pfkey_names.hpp"
 #include "shadow_table.hpp"
 #include "stall_watch.hpp"
 #include "sync_link.hpp"
@@ -36,13 +35,6 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 volatile std::sig_atomic_t stop_requested = 0;
-
-std::uint64_t now_ns()
-{
-	return std::chrono::duration_cast<std::chrono::nanoseconds>(
-		       Clock::now().time_since_epoch())
-		.count();
-}
 
 double seconds_since(Clock::time_point t)
 {
@@ -199,7 +191,9 @@ private:
 		const std::size_t first = 4;
 		for (std::size_t i = fds.size(); i-- > first;) {
 			const std::size_t li = i - first;
-			if (li >= links_.size() || !fds[i].revents)
+			// A resync or a stand-down may have dropped or replaced
+			// links since the poll: revents go to the link they are for.
+			if (li >= links_.size() || links_[li].conn.fd() != fds[i].fd || !fds[i].revents)
 				continue;
 			if (auto r = service(links_[li], fds[i].revents); !r)
 				drop(li, r.error());
@@ -220,6 +214,11 @@ private:
 		// healing, never does).
 		for (std::size_t i = links_.size(); i-- > 0;) {
 			const Link &l = links_[i];
+			// Frames that came while this node was busy elsewhere (a
+			// long snapshot for another standby, say) are no silence:
+			// the next poll reads them.
+			if (l.conn.unread())
+				continue;
 			if (l.silence(now) > 3 * cfg_.heartbeat + 2s) {
 				drop(i, Error{ETIMEDOUT, "no frames from " + l.conn.peer});
 				continue;
@@ -297,7 +296,7 @@ private:
 		// close_notify) is read to the end: the frames that came before
 		// the close are handled before the close is reported.
 		auto progressed = l.conn.progress(revents);
-		if (!progressed && !was_up) {
+		if (!progressed && !l.conn.established()) {
 			if (progressed.error().code == EACCES)
 				log("error", "tls_refused", {{"peer", l.conn.peer},
 							     {"reason", progressed.error().context}});
@@ -323,6 +322,14 @@ private:
 			if (auto r = handle(l, std::move(**body)); !r)
 				return r;
 			applied++;
+			// A long batch (a snapshot a resync installs SA by SA) is
+			// acked as it goes: the active hears from this node at
+			// least once a heartbeat and does not drop it as silent.
+			if (role_ == Role::standby && l.remote == Role::active &&
+			    Clock::now() - l.last_tx >= cfg_.heartbeat) {
+				send(l, Ack{l.rx_seq});
+				l.flush();
+			}
 		}
 		if (!progressed)
 			return progressed;
@@ -455,12 +462,12 @@ private:
 		// Its kernel's numbers (final: nothing is sent here) and what it
 		// heard from the last active; the other node merges forward.
 		std::uint64_t sent = 0;
-		for (const auto &u : replay_table()) {
+		for (const auto &u : feed_.table()) {
 			send(l, u);
 			sent++;
 		}
 		for (const auto &[key, sa] : shadow_.view().sas) {
-			send(l, ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()});
+			send(l, ReplayUpdate{sa.id, sa.thresh, sa.state, observed_now_ns()});
 			sent++;
 		}
 		send(l, Release{epoch_});
@@ -848,10 +855,10 @@ private:
 		// Packets that passed the policy lookup before the switch to BLOCK
 		// (another CPU, a queue) still take numbers: read until two reads
 		// 10 ms apart agree.
-		auto final_numbers = replay_table();
+		auto final_numbers = feed_.table();
 		for (int reads = 0; reads < 5; reads++) {
 			std::this_thread::sleep_for(10ms);
-			auto again = replay_table();
+			auto again = feed_.table();
 			const bool same = std::equal(again.begin(), again.end(), final_numbers.begin(),
 						     final_numbers.end(), [](const auto &a, const auto &b) {
 							     return a.id == b.id && a.state == b.state;
@@ -914,7 +921,7 @@ private:
 	{
 		events_.reset();
 		ShadowView own;
-		const auto numbers = replay_table();
+		const auto numbers = feed_.table();
 		for (const auto &u : numbers) {
 			auto &sa = own.sas[key_of(u.id)];
 			sa.id = u.id;
@@ -938,7 +945,7 @@ private:
 		if (!owes_numbers_)
 			return std::monostate{};
 		owes_numbers_ = false;
-		const auto numbers = replay_table();
+		const auto numbers = feed_.table();
 		for (const auto &u : numbers)
 			send(l, u);
 		log("info", "numbers_handed_back", {{"node", l.node},
@@ -971,7 +978,7 @@ private:
 		if (!ev)
 			return ev.error();
 		events_.emplace(std::move(*ev));
-		apply_thresholds();
+		feed_.apply_thresholds();
 		log("info", "active", {{"epoch", std::to_string(epoch_)}});
 		return std::monostate{};
 	}
@@ -994,52 +1001,8 @@ private:
 	}
 
 	// ---- active ----
-	void apply_thresholds()
-	{
-		pfkey_names_.reset({});
-		auto sas = tables_.dump_sas();
-		if (!sas) {
-			log("error", "dump_failed", {{"reason", sas.error().message()}});
-			return;
-		}
-		pfkey_names_.reset(*sas);
-		for (const auto &record : *sas)
-			set_thresh(sa_id_of(record));
-	}
-
-	// The replay update for @sa as the backend gave it; none when it cannot
-	// be told whose numbers they are. Over PF_KEY, a notification or dump
-	// entry under the unmarked name of marked SAs may be any of theirs:
-	// the unmarked SA of that name, when a lookup finds it alone, is read
-	// now by its name (pfkey_names.hpp); the marked ones are never sent.
-	std::optional<ReplayUpdate> update_for(replay::SaReplay sa, const PfkeyNames &names)
-	{
-		if (backend_->kind() == replay::Kind::pfkey && names.ambiguous(sa.id)) {
-			if (!names.resolvable(sa.id))
-				return std::nullopt;
-			auto own = backend_->get(sa.id);
-			if (!own) {
-				if (own.error().code != ESRCH)
-					log("error", "replay_read_failed", {{"sa", sa_text(sa.id)},
-									    {"reason", own.error().message()}});
-				return std::nullopt;
-			}
-			sa = std::move(*own);
-		}
-		return ReplayUpdate{sa.id, sa.thresh, sa.state, now_ns()};
-	}
-
 	// An SA that appeared after the takeover read the SAD (late_sas.hpp).
 	void move_late_sa(const replay::SaId &id) { (void)egress_.sa_appeared(id); }
-
-	void set_thresh(const replay::SaId &id)
-	{
-		// EOPNOTSUPP: a marked SA over PF_KEY, which a takeover fences
-		// (and logs then); said here on every NEWSA, it would be noise.
-		if (auto r = backend_->set_thresh(id, cfg_.thresh_for(id));
-		    !r && r.error().code != ESRCH && r.error().code != EOPNOTSUPP)
-			log("error", "thresh_failed", {{"sa", sa_text(id)}, {"reason", r.error().message()}});
-	}
 
 	// Connections come only from the configured peers' addresses, and
 	// only a few may be in their handshake at once: a flood of idle TCP
@@ -1077,67 +1040,22 @@ private:
 		links_.emplace_back(std::move(*c));
 	}
 
-	std::vector<ReplayUpdate> replay_table()
-	{
-		std::vector<ReplayUpdate> out;
-		// Over PF_KEY, the SAD's marked SAs as they are now: the live
-		// set is kept only while active.
-		PfkeyNames names;
-		if (backend_->kind() == replay::Kind::pfkey) {
-			if (auto sad = tables_.dump_sas(); sad)
-				names.reset(*sad);
-			else
-				log("error", "dump_failed", {{"reason", sad.error().message()}});
-		}
-		for (std::uint8_t proto : {IPPROTO_ESP, IPPROTO_AH}) {
-			auto sas = backend_->dump(proto);
-			if (!sas) {
-				log("error", "replay_dump_failed", {{"reason", sas.error().message()}});
-				continue;
-			}
-			// An unmarked name marked SAs share is in the dump once per
-			// SA answering to it; its own SA is read once.
-			std::set<SaKey> read;
-			for (auto &sa : *sas) {
-				if (names.ambiguous(sa.id) && !read.insert(key_of(sa.id)).second)
-					continue;
-				if (auto u = update_for(std::move(sa), names))
-					out.push_back(std::move(*u));
-			}
-		}
-		return out;
-	}
-
 	Result<std::monostate> send_snapshot(Link &l)
 	{
-		auto sas = tables_.dump_sas();
-		auto policies = tables_.dump_policies();
-		if (!sas)
-			return sas.error();
-		if (!policies)
-			return policies.error();
 		// SAs owned by an IKE daemon: their records (and keys) are its
 		// HA's to sync; only the numbers go.
-		if (ike_owned()) {
-			sas->clear();
-			policies->clear();
-		}
-		send(l, SnapshotBegin{static_cast<std::uint32_t>(sas->size()),
-				      static_cast<std::uint32_t>(policies->size())});
-		for (auto &s : *sas)
-			send(l, SaRecord{std::move(s)});
-		for (auto &p : *policies)
-			send(l, PolicyRecord{std::move(p)});
-		for (auto &u : replay_table())
-			send(l, u);
-		send(l, SnapshotEnd{});
+		auto snapshot = feed_.snapshot(!ike_owned());
+		if (!snapshot)
+			return snapshot.error();
+		for (auto &frame : snapshot->frames)
+			send(l, std::move(frame));
 		log("info", "snapshot_sent", {{"peer", l.conn.peer}, {"node", l.node},
-					      {"sas", std::to_string(sas->size())},
-					      {"policies", std::to_string(policies->size())}});
+					      {"sas", std::to_string(snapshot->sas)},
+					      {"policies", std::to_string(snapshot->policies)}});
 		std::lock_guard g(metrics_.lock);
 		metrics_.snapshots++;
-		metrics_.sas = sas->size();
-		metrics_.policies = policies->size();
+		metrics_.sas = snapshot->sas;
+		metrics_.policies = snapshot->policies;
 		return std::monostate{};
 	}
 
@@ -1152,46 +1070,22 @@ private:
 
 	void drain_replay()
 	{
-		for (;;) {
-			auto e = backend_->next_event(0ms);
-			if (!e) {
-				if (e.error().code != ETIMEDOUT)
-					log("error", "replay_receive", {{"reason", e.error().message()}});
-				return;
-			}
-			if (std::holds_alternative<replay::Overrun>(*e)) {
-				// Lost notifications: send everyone the whole table.
-				{
-					std::lock_guard g(metrics_.lock);
-					metrics_.overruns++;
-				}
-				log("warning", "replay_overrun", {});
-				for (auto &u : replay_table())
-					broadcast(u);
-				continue;
-			}
-			auto update = update_for(std::move(std::get<replay::SaReplay>(*e)), pfkey_names_);
-			if (!update)
-				continue;
-			broadcast(*update);
-			notes_in_window_++;
-			std::lock_guard g(metrics_.lock);
-			metrics_.notifications++;
-		}
+		auto drained = feed_.drain();
+		for (const auto &u : drained.updates)
+			broadcast(u);
+		notes_in_window_ += drained.notifications;
+		std::lock_guard g(metrics_.lock);
+		metrics_.notifications += drained.notifications;
+		metrics_.overruns += drained.overruns;
 	}
 
 	void drain_kernel_events()
 	{
 		auto bodies = events_->receive();
 		if (!bodies) {
-			if (backend_->kind() == replay::Kind::pfkey &&
-			    (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE)) {
-				// Events lost, or the SAD flushed: read it again.
-				if (auto sad = tables_.dump_sas(); sad)
-					pfkey_names_.reset(*sad);
-				else
-					log("error", "dump_failed", {{"reason", sad.error().message()}});
-			}
+			// Events lost, or the SAD flushed: read it again.
+			if (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE)
+				feed_.reread_names();
 			if (bodies.error().code == ENOBUFS)
 				egress_.resweep();
 			if (bodies.error().code == ENOBUFS || bodies.error().code == ESTALE)
@@ -1203,11 +1097,10 @@ private:
 		}
 		for (auto &b : *bodies) {
 			if (const auto *r = std::get_if<SaRecord>(&b)) {
-				pfkey_names_.added(sa_id_of(r->netlink));
 				move_late_sa(sa_id_of(r->netlink));
-				set_thresh(sa_id_of(r->netlink));
+				feed_.sa_added(sa_id_of(r->netlink));
 			} else if (const auto *d = std::get_if<SaDelete>(&b)) {
-				pfkey_names_.deleted(d->id);
+				feed_.sa_deleted(d->id);
 			}
 			// With an IKE daemon's SAs a standby needs to hear of
 			// deletions only (to forget their numbers).
@@ -1270,7 +1163,7 @@ private:
 				row(sa.id, sa.state, sa.rate.peak_pps());
 			return out;
 		}
-		for (const auto &u : replay_table())
+		for (const auto &u : feed_.table())
 			row(u.id, u.state, 0);
 		return out;
 	}
@@ -1341,6 +1234,7 @@ private:
 	KernelTables tables_;
 	TlsContext server_, client_;
 	std::unique_ptr<replay::Backend> backend_;
+	ActiveFeed feed_{cfg_, *backend_, tables_};
 	std::optional<KernelEvents> events_;
 	Role role_ = Role::standby;
 	std::uint64_t epoch_ = 0;
@@ -1378,8 +1272,6 @@ private:
 	std::unique_ptr<MetricsServer> metrics_http_;
 	EgressControl egress_;
 	std::uint64_t late_failures_counted_ = 0;
-	// While active: the unmarked names of marked SAs.
-	PfkeyNames pfkey_names_;
 };
 
 } // namespace

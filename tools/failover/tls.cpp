@@ -234,7 +234,9 @@ Result<std::monostate> Connection::write_all()
 
 	want_write_ = false;
 	while (!out_.empty()) {
-		const std::size_t n = std::min<std::size_t>(out_.size(), 65536);
+		// One TLS record at most: with partial writes SSL_write
+		// takes no more at a time.
+		const std::size_t n = std::min<std::size_t>(out_.size(), 16384);
 		chunk.assign(out_.begin(), out_.begin() + n);
 		ERR_clear_error();
 		const int wrote = SSL_write(ssl_, chunk.data(), static_cast<int>(n));
@@ -248,7 +250,8 @@ Result<std::monostate> Connection::write_all()
 			want_write_ = err == SSL_ERROR_WANT_WRITE;
 			return std::monostate{};
 		}
-		return Error{ECONNRESET, "sync channel to " + peer + ": write failed"};
+		return Error{ECONNRESET, "sync channel to " + peer + ": write failed: " +
+						 (err == SSL_ERROR_SYSCALL ? std::strerror(errno) : tls_errors())};
 	}
 	return std::monostate{};
 }
@@ -296,6 +299,12 @@ Result<std::monostate> Connection::progress(short revents)
 	if (auto r = read_all(); !r)
 		return r;
 	return write_all();
+}
+
+bool Connection::unread() const
+{
+	pollfd p{fd_, POLLIN, 0};
+	return !connecting_ && fd_ >= 0 && ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
 Result<std::monostate> Connection::flush()

@@ -50,6 +50,9 @@ public:
 	// for frames that sit decoded but unhandled.
 	Result<std::monostate> flush();
 	bool established() const { return established_; }
+	// Bytes wait in the socket: the peer spoke, and this side has not
+	// read it yet.
+	bool unread() const;
 
 	void send(const Frame &frame);
 	Result<std::optional<Frame>> next_frame() { return decoder_.next(); }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <algorithm>
+#include <deque>
 #include <map>
 
 #include "fake_kernel.hpp"
@@ -32,12 +33,14 @@ public:
 			return Error{ESRCH, "no SA"};
 		return it->second;
 	}
-	Result<std::vector<replay::SaReplay>> dump(std::uint8_t) override
+	Result<std::vector<replay::SaReplay>> dump(std::uint8_t proto) override
 	{
 		if (dump_fails)
 			return Error{ENOBUFS, "dump"};
 		std::vector<replay::SaReplay> out;
 		for (const auto &[key, sa] : sas) {
+			if (sa.id.proto != proto)
+				continue;
 			out.push_back(sa);
 			// af_key's dump shows no marks.
 			if (backend_kind == replay::Kind::pfkey)
@@ -77,7 +80,11 @@ public:
 	Result<std::monostate> subscribe() override { return std::monostate{}; }
 	Result<replay::Event> next_event(std::chrono::milliseconds) override
 	{
-		return Error{ETIMEDOUT, "no events"};
+		if (events.empty())
+			return Error{ETIMEDOUT, "no events"};
+		auto e = std::move(events.front());
+		events.pop_front();
+		return e;
 	}
 	int event_fd() const override { return -1; }
 
@@ -102,6 +109,8 @@ public:
 	std::map<std::uint32_t, replay::ReplayState> packets_before_set;
 	// Reads that miss an SA before it shows (installed by someone else).
 	std::map<std::uint32_t, int> missing_reads;
+	// What next_event() returns, in order.
+	std::deque<replay::Event> events;
 	int sets = 0;
 	bool dump_fails = false, dump_reversed = false;
 };

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+// What an active tells its standbys, read from the kernel: snapshots of
+// the SAD and SPD with every SA's replay numbers, the numbers each
+// notification brings, and the thresholds that pace those notifications.
+// It reads and returns frames; the daemon decides who gets them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "config.hpp"
+#include "frame.hpp"
+#include "kernel_tables.hpp"
+#include "pfkey_names.hpp"
+#include "replay/backend.hpp"
+
+namespace failover {
+
+// The sender's steady clock, which a ReplayUpdate's observed_ns carries.
+std::uint64_t observed_now_ns();
+
+class ActiveFeed {
+public:
+	ActiveFeed(const Config &cfg, replay::Backend &backend, KernelSink &tables)
+		: cfg_(cfg), backend_(backend), tables_(tables)
+	{
+	}
+
+	// Every SA in the SAD gets the thresholds the config gives it (on
+	// becoming active: the SAs were made with the previous active's).
+	void apply_thresholds();
+	// An SA appeared (a NEWSA event): its thresholds are set.
+	void sa_added(const replay::SaId &id);
+	void sa_deleted(const replay::SaId &id);
+	// SAD events were lost or the SAD was flushed: what the names of
+	// marked SAs stand for is read again.
+	void reread_names();
+
+	// Every SA's numbers as the kernel has them now.
+	std::vector<ReplayUpdate> table();
+
+	struct Snapshot {
+		std::vector<Body> frames;	// SnapshotBegin ... SnapshotEnd
+		std::size_t sas = 0, policies = 0;
+	};
+	// A full copy for a standby. @records false: SAs and policies are an
+	// IKE daemon's to sync, only the numbers go.
+	Result<Snapshot> snapshot(bool records);
+
+	struct Notifications {
+		std::vector<ReplayUpdate> updates;	// in the order they came
+		std::uint64_t notifications = 0;	// of them, one per event
+		std::uint64_t overruns = 0;		// each added the whole table
+	};
+	// What the backend has queued, without waiting.
+	Notifications drain();
+
+private:
+	std::optional<ReplayUpdate> update_for(replay::SaReplay sa, const PfkeyNames &names);
+	void set_thresh(const replay::SaId &id);
+
+	const Config &cfg_;
+	replay::Backend &backend_;
+	KernelSink &tables_;
+	// While active: the unmarked names of marked SAs (PF_KEY only).
+	PfkeyNames names_;
+};
+
+} // namespace failover

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+// What an active sends: ActiveFeed's table, snapshots and notifications,
+// PF_KEY's unmarked names of marked SAs included.
+#include <gtest/gtest.h>
+
+#include "active_feed.hpp"
+#include "fake_backend.hpp"
+
+namespace failover {
+namespace {
+
+constexpr replay::Mark kMark{5, 0xff};
+
+class ActiveFeedTest : public ::testing::Test {
+protected:
+	replay::SaId id(std::uint32_t spi, replay::Mark mark = {})
+	{
+		return sa_id_of(sample_newsa(spi, 0, mark));
+	}
+	replay::SaReplay notification(std::uint32_t spi, std::uint64_t oseq)
+	{
+		return replay::SaReplay{id(spi), 1, std::nullopt, numbers(oseq, 0)};
+	}
+
+	Config cfg;
+	FakeKernel kernel;
+	FakeBackend backend;
+	ActiveFeed feed{cfg, backend, kernel};
+};
+
+TEST_F(ActiveFeedTest, TheTableHasEverySaOnce)
+{
+	backend.add(kernel, 0x2001, numbers(10, 0));
+	backend.add(kernel, 0x2002, numbers(0, 20));
+	const auto table = feed.table();
+	ASSERT_EQ(2u, table.size());
+	for (const auto &u : table)
+		EXPECT_EQ(backend.state(u.id.spi), u.state);
+	EXPECT_NE(table[0].id.spi, table[1].id.spi);
+}
+
+TEST_F(ActiveFeedTest, OverNetlinkAMarkedSaGoesWithItsMark)
+{
+	backend.add(kernel, 0x2001, numbers(10, 0), 0, kMark);
+	const auto table = feed.table();
+	ASSERT_EQ(1u, table.size());
+	EXPECT_EQ(kMark, table[0].id.mark);
+}
+
+// af_key dumps the marked SA under its unmarked name: it is not sent,
+// neither under that name (a phantom SA on the standby) nor another's.
+TEST_F(ActiveFeedTest, OverPfkeyAMarkedSaAloneIsNotSent)
+{
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.add(kernel, 0x2001, numbers(10, 0), 0, kMark);
+	EXPECT_TRUE(feed.table().empty());
+}
+
+// The unmarked SA that shares its name with a marked one is read by that
+// name, once, with its own numbers, not its twin's.
+TEST_F(ActiveFeedTest, OverPfkeyTheUnmarkedTwinIsReadByItsName)
+{
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.add(kernel, 0x2001, numbers(10, 0));
+	backend.add(kernel, 0x2001, numbers(99, 0), 0, kMark);
+	const auto table = feed.table();
+	ASSERT_EQ(1u, table.size());
+	EXPECT_FALSE(table[0].id.mark.any());
+	EXPECT_EQ(10u, table[0].state.oseq);
+}
+
+TEST_F(ActiveFeedTest, ASnapshotIsBeginRecordsNumbersEnd)
+{
+	backend.add(kernel, 0x2001, numbers(10, 0));
+	ASSERT_TRUE(kernel.install_policy(sample_newpolicy()).ok());
+	auto s = feed.snapshot(true);
+	ASSERT_TRUE(s);
+	EXPECT_EQ(1u, s->sas);
+	EXPECT_EQ(1u, s->policies);
+	ASSERT_EQ(5u, s->frames.size());
+	EXPECT_EQ((SnapshotBegin{1, 1}), std::get<SnapshotBegin>(s->frames[0]));
+	EXPECT_TRUE(std::holds_alternative<SaRecord>(s->frames[1]));
+	EXPECT_TRUE(std::holds_alternative<PolicyRecord>(s->frames[2]));
+	EXPECT_EQ(10u, std::get<ReplayUpdate>(s->frames[3]).state.oseq);
+	EXPECT_TRUE(std::holds_alternative<SnapshotEnd>(s->frames[4]));
+}
+
+// An IKE daemon's SAs: its HA syncs the records, only numbers go.
+TEST_F(ActiveFeedTest, ASnapshotWithoutRecordsHasOnlyNumbers)
+{
+	backend.add(kernel, 0x2001, numbers(10, 0));
+	ASSERT_TRUE(kernel.install_policy(sample_newpolicy()).ok());
+	auto s = feed.snapshot(false);
+	ASSERT_TRUE(s);
+	ASSERT_EQ(3u, s->frames.size());
+	EXPECT_EQ((SnapshotBegin{0, 0}), std::get<SnapshotBegin>(s->frames[0]));
+	EXPECT_TRUE(std::holds_alternative<ReplayUpdate>(s->frames[1]));
+	EXPECT_TRUE(std::holds_alternative<SnapshotEnd>(s->frames[2]));
+}
+
+TEST_F(ActiveFeedTest, NotificationsComeOutInOrder)
+{
+	backend.events.push_back(notification(0x2001, 5));
+	backend.events.push_back(notification(0x2002, 6));
+	backend.events.push_back(notification(0x2001, 7));
+	const auto n = feed.drain();
+	EXPECT_EQ(3u, n.notifications);
+	EXPECT_EQ(0u, n.overruns);
+	ASSERT_EQ(3u, n.updates.size());
+	EXPECT_EQ(5u, n.updates[0].state.oseq);
+	EXPECT_EQ(6u, n.updates[1].state.oseq);
+	EXPECT_EQ(7u, n.updates[2].state.oseq);
+	EXPECT_TRUE(backend.events.empty());
+}
+
+// Lost notifications: the whole table goes in their place.
+TEST_F(ActiveFeedTest, AnOverrunSendsTheWholeTable)
+{
+	backend.add(kernel, 0x2001, numbers(10, 0));
+	backend.add(kernel, 0x2002, numbers(20, 0));
+	backend.events.push_back(replay::Overrun{});
+	const auto n = feed.drain();
+	EXPECT_EQ(1u, n.overruns);
+	EXPECT_EQ(0u, n.notifications);
+	EXPECT_EQ(2u, n.updates.size());
+}
+
+// Over PF_KEY a notification under the name of a marked SA is held back
+// while the SAD says a marked SA answers to it: from the SAD read on
+// becoming active, and from NEWSA/DELSA events after.
+TEST_F(ActiveFeedTest, OverPfkeyNotificationsOfMarkedSasAreHeldBack)
+{
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.add(kernel, 0x2001, numbers(10, 0), 0, kMark);
+	feed.apply_thresholds();
+	backend.events.push_back(notification(0x2001, 11));
+	backend.events.push_back(notification(0x2002, 1));
+	auto n = feed.drain();
+	ASSERT_EQ(1u, n.updates.size());
+	EXPECT_EQ(0x2002u, n.updates[0].id.spi);
+
+	feed.sa_added(id(0x2002, kMark));
+	backend.events.push_back(notification(0x2002, 2));
+	EXPECT_TRUE(feed.drain().updates.empty());
+
+	feed.sa_deleted(id(0x2002, kMark));
+	backend.events.push_back(notification(0x2002, 3));
+	EXPECT_EQ(1u, feed.drain().updates.size());
+}
+
+} // namespace
+} // namespace failover
