@@ -165,10 +165,15 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 		}
 		if (names.ambiguous(id)) {
 			// Read by its name, which finds it and none of its twins.
-			if (auto sa = backend.get(id); sa)
+			// One that cannot be read has no numbers, and fences
+			// alone: the others still move.
+			if (auto sa = backend.get(id); sa) {
 				rows.push_back(KernelSaRow{id, std::move(sa->state)});
-			else if (sa.error().code != ESRCH)
-				return sa.error();
+			} else if (sa.error().code != ESRCH) {
+				log("error", "replay_read_failed",
+				    {{"sa", sa_text(id)}, {"reason", sa.error().message()}});
+				rows.push_back(KernelSaRow{id, std::nullopt});
+			}
 			continue;
 		}
 		// Not in the PF_KEY dump, which came second: deleted between

@@ -67,7 +67,7 @@ struct KernelSaRow {
 // (PF_KEY cannot read or set those: whoever moves them fails, and fences).
 // An unmarked SA whose name marked SAs share is read by a PF_KEY lookup
 // when that finds it alone, and comes without numbers when not
-// (pfkey_names.hpp).
+// (pfkey_names.hpp) or when that lookup fails.
 Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink &kernel);
 
 // @view with every ESP or AH SA of this node's kernel that it does not

@@ -31,6 +31,8 @@ public:
 		}
 		if (it == sas.end())
 			return Error{ESRCH, "no SA"};
+		if (auto f = get_fails_with.find(id.spi); f != get_fails_with.end())
+			return Error{f->second, "get"};
 		return it->second;
 	}
 	Result<std::vector<replay::SaReplay>> dump(std::uint8_t proto) override
@@ -105,7 +107,8 @@ public:
 	// pfkey: what a PF_KEY backend cannot do, it refuses (marked SAs).
 	replay::Kind backend_kind = replay::Kind::netlink;
 	std::map<SaKey, replay::SaReplay> sas;
-	std::map<std::uint32_t, int> fail_with;
+	std::map<std::uint32_t, int> fail_with;	// set_state
+	std::map<std::uint32_t, int> get_fails_with;
 	std::map<std::uint32_t, replay::ReplayState> packets_before_set;
 	// Reads that miss an SA before it shows (installed by someone else).
 	std::map<std::uint32_t, int> missing_reads;

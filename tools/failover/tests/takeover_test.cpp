@@ -243,6 +243,30 @@ TEST(Takeover, UnmarkedTwinOfAMarkValueZeroSaHasNoNumbersOverPfkey)
 		EXPECT_FALSE(row.state.has_value());
 }
 
+// A twin that cannot be read by its name has no numbers, and fences
+// alone: the rest of the SAD is still listed.
+TEST(Takeover, UnmarkedTwinThatCannotBeReadHasNoNumbersOverPfkey)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.add(kernel, 0x2001, numbers(700, 0, 0));
+	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {7, 0xff});
+	backend.add(kernel, 0x2002, numbers(50, 0, 0));
+	backend.get_fails_with[0x2001] = EIO;
+	auto rows = kernel_sas(backend, kernel);
+	ASSERT_TRUE(rows.ok());
+	ASSERT_EQ(3u, rows->size());
+	for (const auto &row : *rows) {
+		if (row.id.spi == 0x2002) {
+			ASSERT_TRUE(row.state.has_value());
+			EXPECT_EQ(50u, row.state->oseq);
+		} else {
+			EXPECT_FALSE(row.state.has_value());
+		}
+	}
+}
+
 // Over netlink the marked SA is an SA like any other.
 TEST(Takeover, MarkedSasOverNetlinkMove)
 {
