@@ -193,7 +193,8 @@ private:
 			const std::size_t li = i - first;
 			// A resync or a stand-down may have dropped or replaced
 			// links since the poll: revents go to the link they are for.
-			if (li >= links_.size() || links_[li].conn.fd() != fds[i].fd || !fds[i].revents)
+			if (li >= links_.size() || links_[li].conn.fd() != fds[i].fd || !fds[i].revents ||
+			    !links_[li].superseded.empty())
 				continue;
 			if (auto r = service(links_[li], fds[i].revents); !r)
 				drop(li, r.error());
@@ -214,6 +215,10 @@ private:
 		// healing, never does).
 		for (std::size_t i = links_.size(); i-- > 0;) {
 			const Link &l = links_[i];
+			if (!l.superseded.empty()) {
+				drop(i, Error{EALREADY, l.superseded});
+				continue;
+			}
 			// Frames that came while this node was busy elsewhere (a
 			// long snapshot for another standby, say) are no silence:
 			// the next poll reads them.
@@ -355,6 +360,8 @@ private:
 			if (hello->sa_owner != cfg_.sa_owner)
 				return Error{EPROTO, "node " + hello->node + " has another sa_owner " +
 							     "than this node: both must say the same"};
+			if (auto second = keep_one_link(l, hello->node))
+				return *second;
 			l.hello_received = true;
 			l.remote = hello->role;
 			l.node = hello->node;
@@ -379,6 +386,21 @@ private:
 		if (std::holds_alternative<SnapshotBegin>(body))
 			snapshot_fd_ = l.conn.fd();
 		return handle_as_standby(body);
+	}
+
+	// One link per node (keeps_newer_link): the older one, when the newer
+	// is kept, stops being read and goes at the next housekeeping; it
+	// cannot be dropped here, inside the walk over the links.
+	std::optional<Error> keep_one_link(Link &l, const std::string &node)
+	{
+		for (auto &o : links_) {
+			if (&o == &l || !o.hello_received || o.node != node || !o.superseded.empty())
+				continue;
+			if (!keeps_newer_link(l.outbound, o.outbound, cfg_.node, node))
+				return Error{EALREADY, "a second link to " + node + ", the other one is kept"};
+			o.superseded = "a newer link to " + node + " is kept";
+		}
+		return std::nullopt;
 	}
 
 	// ---- two standbys ----
@@ -775,7 +797,7 @@ private:
 		auto ask = [&] {
 			for (auto &l : links_) {
 				if (!l.conn.established() || !l.hello_received || l.remote != Role::active ||
-				    l.asked_to_release)
+				    l.asked_to_release || !l.superseded.empty())
 					continue;
 				l.asked_to_release = true;
 				send(l, HandoverRequest{epoch_ + 1});
@@ -799,7 +821,7 @@ private:
 			const int ready = ::poll(fds.data(), fds.size(),
 						 static_cast<int>(std::min<std::int64_t>(left.count() + 1, 50)));
 			for (std::size_t i = fds.size(); ready > 0 && i-- > 0;)
-				if (fds[i].revents)
+				if (fds[i].revents && links_[i].superseded.empty())
 					if (auto r = service(links_[i], fds[i].revents); !r)
 						drop(i, r.error());
 		}

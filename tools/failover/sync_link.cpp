@@ -77,6 +77,14 @@ std::optional<Error> Backlog::judge(Link::Clock::time_point now, Link::Clock::du
 					" ms, " + std::to_string(frames_waiting) + " frames waiting"};
 }
 
+bool keeps_newer_link(bool newer_outbound, bool older_outbound, const std::string &self,
+		      const std::string &peer)
+{
+	if (newer_outbound == older_outbound)
+		return true;
+	return newer_outbound == (self < peer);
+}
+
 void drain(Link &l, Link::Clock::time_point deadline)
 {
 	while (l.conn.established() && l.conn.queued() && Link::Clock::now() < deadline) {

@@ -50,6 +50,9 @@ struct Link {
 	bool asked_to_release = false;
 	// This node opened the connection.
 	bool outbound = false;
+	// Why this link goes: another link to the same node is kept
+	// (keeps_newer_link). Not read from again; housekeeping drops it.
+	std::string superseded;
 
 	Clock::duration silence(Clock::time_point now) const
 	{
@@ -77,6 +80,16 @@ struct Backlog {
 
 	std::optional<Error> judge(Link::Clock::time_point now, Link::Clock::duration limit) const;
 };
+
+// Two links to one node: both dialed at once (crossed), or a peer's new
+// connection beside its old one. Only one may stay, and the same one at
+// both ends: a standby would otherwise take two snapshots of one active at
+// once, interleaved. Crossed, the one kept is the one the node whose name
+// sorts first dialed; both dialed by the same node, the newer. Whether
+// @self keeps the link that just said Hello (@newer_outbound: @self dialed
+// it) over an older one to @peer.
+bool keeps_newer_link(bool newer_outbound, bool older_outbound, const std::string &self,
+		      const std::string &peer);
 
 // Sends what is queued on @link until @deadline.
 void drain(Link &link, Link::Clock::time_point deadline);

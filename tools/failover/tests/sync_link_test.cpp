@@ -73,5 +73,35 @@ TEST(Backlog, TooManyBytesQueuedDropAtOnce)
 	EXPECT_FALSE(b.judge(t0, limit));
 }
 
+// Crossed dials between gw1 and gw2 (link A dialed by gw1, B by gw2),
+// their Hellos in either order at either end: both ends keep the same one.
+TEST(KeepsNewerLink, CrossedDialsKeepTheSameLinkAtBothEnds)
+{
+	// At a node, whether link A (else B) stays when @first said Hello first.
+	auto keeps_a = [](const std::string &self, const std::string &peer, bool a_first) {
+		const bool a_outbound = self == "gw1";	// gw1 dialed A
+		const bool newer_is_a = !a_first;
+		const bool newer_outbound = newer_is_a ? a_outbound : !a_outbound;
+		const bool older_outbound = !newer_outbound;
+		const bool keep_newer = keeps_newer_link(newer_outbound, older_outbound, self, peer);
+		return keep_newer == newer_is_a;
+	};
+	for (bool at_gw1_a_first : {false, true})
+		for (bool at_gw2_a_first : {false, true}) {
+			EXPECT_EQ(keeps_a("gw1", "gw2", at_gw1_a_first),
+				  keeps_a("gw2", "gw1", at_gw2_a_first));
+			// gw1 sorts first: the link gw1 dialed.
+			EXPECT_TRUE(keeps_a("gw1", "gw2", at_gw1_a_first));
+		}
+}
+
+// A peer's new connection beside its old one: the new one stays.
+TEST(KeepsNewerLink, SameDirectionKeepsTheNewer)
+{
+	EXPECT_TRUE(keeps_newer_link(false, false, "gw1", "gw2"));
+	EXPECT_TRUE(keeps_newer_link(true, true, "gw1", "gw2"));
+	EXPECT_TRUE(keeps_newer_link(false, false, "gw2", "gw1"));
+}
+
 } // namespace
 } // namespace failover
