@@ -16,13 +16,18 @@ mkdir -p "$out"
 # A run that dies early counts nothing old; "build" (for the VM tiers)
 # leaves the last run's results alone.
 [ "${1:-}" = build ] || : >"$tap"
-build=$(cmake_dir userspace)
 fuzz=$(cmake_dir fuzz)
 
+# The VM tiers run this build, and run test's other lane may be building
+# it at the same time (run: with_build_lock).
+exec {lock}>"$CACHE/build.lock"
+flock "$lock"
+build=$(cmake_dir userspace)
 cmake -S "$REPO/tools" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
 	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_FLAGS="$san" \
 	-DCMAKE_EXE_LINKER_FLAGS="$san" >&2
 cmake --build "$build" -j"$JOBS" >&2
+exec {lock}>&-
 if [ "${1:-}" = build ]; then
 	echo "$build"
 	exit 0

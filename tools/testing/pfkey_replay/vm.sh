@@ -59,7 +59,10 @@ build_initramfs() {
 			echo "/lib/modules/$(basename "${m%.xz}")" >>"$root/modules.order"
 		done
 	fi
-	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd"
+	# Renamed into place: a VM of run test's other lane may be booting
+	# from the one it replaces.
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd.$$"
+	mv -f "$initrd.$$" "$initrd"
 	rm -rf "$root"
 }
 
