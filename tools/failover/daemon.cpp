@@ -213,12 +213,9 @@ private:
 		// Active: so is a standby that takes as long to read and ack
 		// (only standbys ack: another active, in a split brain that is
 		// healing, never does).
+		drop_superseded();
 		for (std::size_t i = links_.size(); i-- > 0;) {
 			const Link &l = links_[i];
-			if (!l.superseded.empty()) {
-				drop(i, Error{EALREADY, l.superseded});
-				continue;
-			}
 			// Frames that came while this node was busy elsewhere (a
 			// long snapshot for another standby, say) are no silence:
 			// the next poll reads them.
@@ -263,7 +260,7 @@ private:
 	void broadcast(const Body &body)
 	{
 		for (auto &l : links_)
-			if (l.hello_received && l.remote == Role::standby)
+			if (l.hello_received && l.remote == Role::standby && l.superseded.empty())
 				send(l, body);
 	}
 
@@ -355,6 +352,11 @@ private:
 			    cfg_.peer_names.end())
 				return Error{EACCES, "hello from node " + hello->node +
 							     ", which is not in sync.peer_names"};
+			// The name is the certificate's: one peer's certificate
+			// cannot speak for another configured node.
+			if (!l.conn.peer_certificate_names(hello->node))
+				return Error{EACCES, "hello from node " + hello->node +
+							     ", which its certificate does not name"};
 			// One node mirroring tables onto a node whose IKE daemon owns
 			// them would delete or block that daemon's policies.
 			if (hello->sa_owner != cfg_.sa_owner)
@@ -403,6 +405,13 @@ private:
 		return std::nullopt;
 	}
 
+	void drop_superseded()
+	{
+		for (std::size_t i = links_.size(); i-- > 0;)
+			if (!links_[i].superseded.empty())
+				drop(i, Error{EALREADY, links_[i].superseded});
+	}
+
 	// ---- two standbys ----
 	// A two-node pair (one configured peer) where neither node is active:
 	// the last active stood down, so its kernel holds the final numbers
@@ -419,7 +428,8 @@ private:
 		if (cfg_.peers.size() != 1)
 			return false;
 		for (auto &l : links_) {
-			if (!l.conn.established() || !l.hello_received || l.remote != Role::standby)
+			if (!l.conn.established() || !l.hello_received || l.remote != Role::standby ||
+			    !l.superseded.empty())
 				continue;
 			if (!l.asked_to_release) {
 				l.asked_to_release = true;
@@ -462,7 +472,10 @@ private:
 		if (cfg_.peers.size() != 1)
 			return "not one of a pair: another node may be active";
 		if (std::any_of(links_.begin(), links_.end(),
-				[](const Link &o) { return o.hello_received && o.remote == Role::active; }))
+				[](const Link &o) {
+					return o.hello_received && o.remote == Role::active &&
+					       o.superseded.empty();
+				}))
 			return "an active is connected";
 		if (!stood_down_complete_ && !synced_)
 			return "its numbers are not known final (no complete stand-down, not synced)";
@@ -824,6 +837,7 @@ private:
 				if (fds[i].revents && links_[i].superseded.empty())
 					if (auto r = service(links_[i], fds[i].revents); !r)
 						drop(i, r.error());
+			drop_superseded();
 		}
 		const bool in_time = shadow_final_ && Clock::now() <= deadline;
 		log(in_time ? "info" : "warning", "handover",

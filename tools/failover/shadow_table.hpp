@@ -63,6 +63,10 @@ std::string sa_text(const replay::SaId &id);
 struct ShadowView {
 	std::map<SaKey, ShadowSa> sas;
 	std::map<Bytes, Bytes> policies;	// policy_key() -> NEWPOLICY
+	// SAs of the kernel listed without numbers at takeover
+	// (with_unreported_sas), and why: they are fenced, never moved from
+	// numbers that are not theirs.
+	std::map<SaKey, std::string> numbers_unknown;
 };
 
 class ShadowTable {

@@ -92,6 +92,14 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 	for (const auto &[key, sa] : view.sas) {
 		SaOutcome &out = report.sas.emplace_back(
 			SaOutcome{sa.id, TakeoverStep{sa.state, 0, 0, false}, std::nullopt});
+		// A move from a base of 0 could land below what the SA
+		// sent: fenced without one.
+		if (auto u = view.numbers_unknown.find(key); u != view.numbers_unknown.end()) {
+			out.error = Error{ENODATA, "its numbers are unknown: " + u->second};
+			report.failed++;
+			fence(kernel, sa, *out.error);
+			continue;
+		}
 		if (margins)
 			out.step = plan_takeover(
 				sa.state, MarginInputs{sa.thresh.value_or(margins->thresh_for(sa.id)),
@@ -135,7 +143,7 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 			if (!sas)
 				return sas.error();
 			for (auto &sa : *sas)
-				rows.push_back(KernelSaRow{sa.id, std::move(sa.state)});
+				rows.push_back(KernelSaRow{sa.id, std::move(sa.state), {}});
 		}
 		return rows;
 	}
@@ -160,7 +168,9 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 		if (id.proto != IPPROTO_ESP && id.proto != IPPROTO_AH)
 			continue;
 		if (id.mark.any() || (names.ambiguous(id) && !names.resolvable(id))) {
-			rows.push_back(KernelSaRow{id, std::nullopt});
+			rows.push_back(KernelSaRow{id, std::nullopt,
+						   id.mark.any() ? "PF_KEY cannot read an SA with an XFRM mark"
+								 : "PF_KEY cannot tell it from a twin of mark value 0"});
 			continue;
 		}
 		if (names.ambiguous(id)) {
@@ -168,11 +178,12 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 			// One that cannot be read has no numbers, and fences
 			// alone: the others still move.
 			if (auto sa = backend.get(id); sa) {
-				rows.push_back(KernelSaRow{id, std::move(sa->state)});
+				rows.push_back(KernelSaRow{id, std::move(sa->state), {}});
 			} else if (sa.error().code != ESRCH) {
 				log("error", "replay_read_failed",
 				    {{"sa", sa_text(id)}, {"reason", sa.error().message()}});
-				rows.push_back(KernelSaRow{id, std::nullopt});
+				rows.push_back(KernelSaRow{id, std::nullopt,
+							   "reading it failed: " + sa.error().message()});
 			}
 			continue;
 		}
@@ -180,7 +191,7 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 		// the two (one added between is not in the list: the late-SA
 		// sweep and its NEWSA event move it).
 		if (auto it = numbers.find(key_of(id)); it != numbers.end())
-			rows.push_back(KernelSaRow{id, std::move(it->second)});
+			rows.push_back(KernelSaRow{id, std::move(it->second), {}});
 	}
 	return rows;
 }
@@ -198,9 +209,10 @@ Result<ShadowView> with_unreported_sas(const ShadowView &view, replay::Backend &
 		if (!inserted)
 			continue;
 		it->second.id = row.id;
-		// Without numbers (PF_KEY, marked), the move fails and fences.
 		if (row.state)
 			it->second.state = std::move(*row.state);
+		else
+			out.numbers_unknown[key_of(row.id)] = row.no_numbers_why;
 		added++;
 	}
 	return out;

@@ -58,6 +58,7 @@ TakeoverReport execute_takeover(const ShadowView &view, const std::optional<Marg
 struct KernelSaRow {
 	replay::SaId id;
 	std::optional<replay::ReplayState> state;
+	std::string no_numbers_why;	// without state: why
 };
 
 // Every ESP or AH SA of this node's kernel, as the backend names it. PF_KEY

@@ -251,7 +251,9 @@ Result<std::monostate> Connection::write_all()
 			return std::monostate{};
 		}
 		return Error{ECONNRESET, "sync channel to " + peer + ": write failed: " +
-						 (err == SSL_ERROR_SYSCALL ? std::strerror(errno) : tls_errors())};
+						 (err != SSL_ERROR_SYSCALL ? tls_errors()
+						  : errno ? std::strerror(errno)
+							  : "connection lost")};
 	}
 	return std::monostate{};
 }
@@ -299,6 +301,15 @@ Result<std::monostate> Connection::progress(short revents)
 	if (auto r = read_all(); !r)
 		return r;
 	return write_all();
+}
+
+bool Connection::peer_certificate_names(const std::string &node) const
+{
+	if (!established_ || !ssl_ || SSL_get_verify_result(ssl_) != X509_V_OK)
+		return false;
+	X509 *cert = SSL_get0_peer_certificate(ssl_);
+	return cert && X509_check_host(cert, node.data(), node.size(),
+				       X509_CHECK_FLAG_NO_WILDCARDS, nullptr) == 1;
 }
 
 bool Connection::unread() const

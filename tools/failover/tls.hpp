@@ -50,6 +50,9 @@ public:
 	// for frames that sit decoded but unhandled.
 	Result<std::monostate> flush();
 	bool established() const { return established_; }
+	// Whether the peer's certificate, verified in the handshake, names
+	// @node (subjectAltName DNS, or CN without one).
+	bool peer_certificate_names(const std::string &node) const;
 	// Bytes wait in the socket: the peer spoke, and this side has not
 	// read it yet.
 	bool unread() const;

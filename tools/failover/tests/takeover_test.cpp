@@ -267,6 +267,34 @@ TEST(Takeover, UnmarkedTwinThatCannotBeReadHasNoNumbersOverPfkey)
 	}
 }
 
+// Its read failed while the SAD was listed and works again when the
+// takeover moves it: still fenced, never moved from a base of 0 (which
+// could land below the numbers it sent).
+TEST(Takeover, AnSaListedWithoutNumbersIsFencedNotMoved)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.add(kernel, 0x2001, numbers(700, 0, 0));
+	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {7, 0xff});
+	backend.add(kernel, 0x2002, numbers(50, 0, 0));
+	backend.get_fails_with[0x2001] = EIO;
+	std::uint64_t added = 0;
+	const auto view = with_unreported_sas(ShadowView{}, backend, kernel, added);
+	ASSERT_TRUE(view.ok());
+	EXPECT_EQ(3u, added);
+	EXPECT_EQ(2u, view->numbers_unknown.size());
+	backend.get_fails_with.clear();
+
+	const TakeoverReport report =
+		execute_takeover(*view, margins(), backend, kernel, AbsentSa::skipped);
+	EXPECT_EQ(2u, report.failed);
+	EXPECT_EQ(1, backend.sets);	// 0x2002's move, by the margin
+	ASSERT_EQ(1u, kernel.sas.size());
+	EXPECT_EQ(0x2002u, sa_id_of(kernel.sas.begin()->second).spi);
+	EXPECT_GT(backend.state(0x2002).oseq, 50u);
+}
+
 // Over netlink the marked SA is an SA like any other.
 TEST(Takeover, MarkedSasOverNetlinkMove)
 {

@@ -97,6 +97,16 @@ TEST_F(TlsLink, FramesReachThePeer)
 	EXPECT_EQ("client", hello->node);
 }
 
+// A Hello's node name must be one the peer's certificate carries.
+TEST_F(TlsLink, EachEndKnowsWhichNamesThePeersCertificateCarries)
+{
+	EXPECT_TRUE(server_->conn.peer_certificate_names("client"));
+	EXPECT_FALSE(server_->conn.peer_certificate_names("server"));
+	EXPECT_FALSE(server_->conn.peer_certificate_names("clien"));
+	EXPECT_TRUE(client_->conn.peer_certificate_names("server"));
+	EXPECT_FALSE(client_->conn.peer_certificate_names("client"));
+}
+
 // A link that answers (its Hello, an ack) flushes while the peer's next
 // frames are already on their way. The flush must leave them in the
 // socket: read into the decoder there, nothing would handle them, and
