@@ -1085,6 +1085,7 @@ private:
 			return snapshot.error();
 		for (auto &frame : snapshot->frames)
 			send(l, std::move(frame));
+		l.snapshot_ends_at = l.conn.bytes_sent + l.conn.queued();
 		log("info", "snapshot_sent", {{"peer", l.conn.peer}, {"node", l.node},
 					      {"sas", std::to_string(snapshot->sas)},
 					      {"policies", std::to_string(snapshot->policies)}});

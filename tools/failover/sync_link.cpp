@@ -53,7 +53,15 @@ Result<std::monostate> Link::acked_up_to(std::uint64_t seq)
 
 std::optional<Error> Link::backlogged(Clock::time_point now, Clock::duration limit) const
 {
-	Backlog b{conn.queued(), unacked.size(), {}, last_ack, stalled_since_rx, conn.peer};
+	const std::uint64_t snapshot_left =
+		snapshot_ends_at > conn.bytes_sent ? snapshot_ends_at - conn.bytes_sent : 0;
+	Backlog b{conn.queued(),
+		  static_cast<std::size_t>(std::min<std::uint64_t>(snapshot_left, conn.queued())),
+		  unacked.size(),
+		  {},
+		  last_ack,
+		  stalled_since_rx,
+		  conn.peer};
 	if (!unacked.empty())
 		b.oldest_sent = unacked.front().second;
 	return b.judge(now, limit);
@@ -64,7 +72,7 @@ std::optional<Error> Backlog::judge(Link::Clock::time_point now, Link::Clock::du
 	using std::chrono::duration_cast;
 	using std::chrono::milliseconds;
 
-	if (queued_bytes > kMaxQueuedBytes)
+	if (queued_bytes - snapshot_bytes > kMaxQueuedBytes)
 		return Error{ENOBUFS,
 			     std::to_string(queued_bytes) + " bytes queued for " + peer + ", which does not read"};
 	if (!frames_waiting)

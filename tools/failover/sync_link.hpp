@@ -50,6 +50,10 @@ struct Link {
 	bool asked_to_release = false;
 	// This node opened the connection.
 	bool outbound = false;
+	// Where, in conn.bytes_sent, the last snapshot queued here ends: a
+	// snapshot is queued whole, and may alone be larger than
+	// Backlog::kMaxQueuedBytes (100,000 SAs are about 65 MB).
+	std::uint64_t snapshot_ends_at = 0;
 	// Why this link goes: another link to the same node is kept
 	// (keeps_newer_link). Not read from again; housekeeping drops it.
 	std::string superseded;
@@ -73,6 +77,7 @@ struct Backlog {
 	static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 
 	std::size_t queued_bytes = 0;	// not yet written to the socket
+	std::size_t snapshot_bytes = 0;	// of them, a snapshot's: not judged
 	std::size_t frames_waiting = 0;	// sent, not acked
 	Link::Clock::time_point oldest_sent, last_ack;
 	Link::Clock::duration own_stalls{};

@@ -73,6 +73,21 @@ TEST(Backlog, TooManyBytesQueuedDropAtOnce)
 	EXPECT_FALSE(b.judge(t0, limit));
 }
 
+// A snapshot of 100,000 SAs is about 65 MB, queued at once: only what
+// is queued beyond it counts against the limit.
+TEST(Backlog, ALargeSnapshotIsNotABacklog)
+{
+	Backlog b;
+	b.peer = "p";
+	b.queued_bytes = 3 * Backlog::kMaxQueuedBytes;
+	b.snapshot_bytes = 2 * Backlog::kMaxQueuedBytes;
+	EXPECT_FALSE(b.judge(t0, limit));
+	b.queued_bytes++;
+	auto e = b.judge(t0, limit);
+	ASSERT_TRUE(e);
+	EXPECT_EQ(ENOBUFS, e->code);
+}
+
 // Crossed dials between gw1 and gw2 (link A dialed by gw1, B by gw2),
 // their Hellos in either order at either end: both ends keep the same one.
 TEST(KeepsNewerLink, CrossedDialsKeepTheSameLinkAtBothEnds)
