@@ -142,10 +142,10 @@ Result<ActiveFeed::Snapshot> ActiveFeed::snapshot(bool records)
 	return s;
 }
 
-ActiveFeed::Notifications ActiveFeed::drain()
+ActiveFeed::Notifications ActiveFeed::drain(std::size_t max_events)
 {
 	Notifications n;
-	for (;;) {
+	for (std::size_t events = 0; events < max_events; events++) {
 		auto e = backend_.next_event(std::chrono::milliseconds(0));
 		if (!e) {
 			if (e.error().code != ETIMEDOUT)
@@ -165,6 +165,8 @@ ActiveFeed::Notifications ActiveFeed::drain()
 			n.notifications++;
 		}
 	}
+	n.more = true;
+	return n;
 }
 
 } // namespace failover

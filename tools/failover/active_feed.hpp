@@ -52,9 +52,14 @@ public:
 		std::vector<ReplayUpdate> updates;	// in the order they came
 		std::uint64_t notifications = 0;	// of them, one per event
 		std::uint64_t overruns = 0;		// each added the whole table
+		// Stopped at the batch's end: more may be queued, in the
+		// backend's own buffer too, where poll() does not see it.
+		bool more = false;
 	};
-	// What the backend has queued, without waiting.
-	Notifications drain();
+	// What the backend has queued, without waiting, up to @max_events:
+	// under a storm of notifications the loop still gets to its links
+	// and heartbeats, and poll() says when more are queued.
+	Notifications drain(std::size_t max_events);
 
 private:
 	std::optional<ReplayUpdate> update_for(replay::SaReplay sa, const PfkeyNames &names);

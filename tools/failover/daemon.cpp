@@ -75,6 +75,8 @@ Result<int> listen_on(const Endpoint &at)
 
 // Connections accepted but not past their Hello yet.
 constexpr long kMaxPendingLinks = 4;
+// Replay notifications read per pass of the loop.
+constexpr std::size_t kMaxEventsPerPoll = 4096;
 
 class DaemonImpl final : public Daemon {
 public:
@@ -167,7 +169,9 @@ private:
 
 		// A wait of 50 ms that lasted seconds: this node did not run
 		// (a stalled VM or host), and its peers' frames sat unread.
-		constexpr auto wait = 50ms;
+		// None when notifications are left from the last batch.
+		const bool replay_pending = replay_pending_ && role_ == Role::active;
+		const auto wait = replay_pending ? 0ms : 50ms;
 		const auto before = Clock::now();
 		const int ready = ::poll(fds.data(), fds.size(), wait.count());
 		const auto stalled = overslept(before, wait, 250ms, Clock::now());
@@ -183,7 +187,7 @@ private:
 		// Replay events first: a notification the kernel queued before
 		// it deleted the SA must not reach a standby after the deletion
 		// (it would make the SA again there, without its record).
-		if (fds[2].revents && role_ == Role::active)
+		if ((fds[2].revents || replay_pending) && role_ == Role::active)
 			drain_replay();
 		if (fds[3].revents && events_)
 			drain_kernel_events();
@@ -1107,7 +1111,8 @@ private:
 
 	void drain_replay()
 	{
-		auto drained = feed_.drain();
+		auto drained = feed_.drain(kMaxEventsPerPoll);
+		replay_pending_ = drained.more;
 		for (const auto &u : drained.updates)
 			broadcast(u);
 		notes_in_window_ += drained.notifications;
@@ -1304,6 +1309,8 @@ private:
 	json last_takeover_;
 	Metrics metrics_;
 	std::uint64_t notes_in_window_ = 0;
+	// The last drain_replay() stopped at its batch's end.
+	bool replay_pending_ = false;
 	Clock::time_point rate_window_ = Clock::now();
 	// After metrics_: it serves them until destroyed.
 	std::unique_ptr<MetricsServer> metrics_http_;

@@ -103,7 +103,7 @@ TEST_F(ActiveFeedTest, NotificationsComeOutInOrder)
 	backend.events.push_back(notification(0x2001, 5));
 	backend.events.push_back(notification(0x2002, 6));
 	backend.events.push_back(notification(0x2001, 7));
-	const auto n = feed.drain();
+	const auto n = feed.drain(100);
 	EXPECT_EQ(3u, n.notifications);
 	EXPECT_EQ(0u, n.overruns);
 	ASSERT_EQ(3u, n.updates.size());
@@ -113,13 +113,29 @@ TEST_F(ActiveFeedTest, NotificationsComeOutInOrder)
 	EXPECT_TRUE(backend.events.empty());
 }
 
+// A storm of notifications is read a bounded batch at a time.
+TEST_F(ActiveFeedTest, ADrainStopsAfterItsBatch)
+{
+	for (std::uint64_t i = 1; i <= 10; i++)
+		backend.events.push_back(notification(0x2001, i));
+	auto n = feed.drain(4);
+	ASSERT_EQ(4u, n.updates.size());
+	EXPECT_EQ(4u, n.updates.back().state.oseq);
+	EXPECT_TRUE(n.more);
+	EXPECT_EQ(6u, backend.events.size());
+	n = feed.drain(100);
+	EXPECT_EQ(6u, n.updates.size());
+	EXPECT_EQ(10u, n.updates.back().state.oseq);
+	EXPECT_FALSE(n.more);
+}
+
 // Lost notifications: the whole table goes in their place.
 TEST_F(ActiveFeedTest, AnOverrunSendsTheWholeTable)
 {
 	backend.add(kernel, 0x2001, numbers(10, 0));
 	backend.add(kernel, 0x2002, numbers(20, 0));
 	backend.events.push_back(replay::Overrun{});
-	const auto n = feed.drain();
+	const auto n = feed.drain(100);
 	EXPECT_EQ(1u, n.overruns);
 	EXPECT_EQ(0u, n.notifications);
 	EXPECT_EQ(2u, n.updates.size());
@@ -135,17 +151,17 @@ TEST_F(ActiveFeedTest, OverPfkeyNotificationsOfMarkedSasAreHeldBack)
 	feed.apply_thresholds();
 	backend.events.push_back(notification(0x2001, 11));
 	backend.events.push_back(notification(0x2002, 1));
-	auto n = feed.drain();
+	auto n = feed.drain(100);
 	ASSERT_EQ(1u, n.updates.size());
 	EXPECT_EQ(0x2002u, n.updates[0].id.spi);
 
 	feed.sa_added(id(0x2002, kMark));
 	backend.events.push_back(notification(0x2002, 2));
-	EXPECT_TRUE(feed.drain().updates.empty());
+	EXPECT_TRUE(feed.drain(100).updates.empty());
 
 	feed.sa_deleted(id(0x2002, kMark));
 	backend.events.push_back(notification(0x2002, 3));
-	EXPECT_EQ(1u, feed.drain().updates.size());
+	EXPECT_EQ(1u, feed.drain(100).updates.size());
 }
 
 } // namespace
