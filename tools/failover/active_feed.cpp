@@ -158,7 +158,9 @@ ActiveFeed::Notifications ActiveFeed::drain(std::size_t max_events)
 			n.overruns++;
 			for (auto &u : table())
 				n.updates.push_back(std::move(u));
-			continue;
+			// A whole table is a batch's worth.
+			n.more = true;
+			return n;
 		}
 		if (auto u = update_for(std::move(std::get<replay::SaReplay>(*e)), names_)) {
 			n.updates.push_back(std::move(*u));

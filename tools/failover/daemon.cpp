@@ -189,7 +189,9 @@ private:
 		// (it would make the SA again there, without its record).
 		if ((fds[2].revents || replay_pending) && role_ == Role::active)
 			drain_replay();
-		if (fds[3].revents && events_)
+		// SAD events wait for the notifications queued before them:
+		// poll() shows them again next pass.
+		if (fds[3].revents && events_ && !(replay_pending_ && role_ == Role::active))
 			drain_kernel_events();
 		// Links may be dropped while walking them; go backwards.
 		const std::size_t first = 4;
@@ -1028,6 +1030,7 @@ private:
 		if (role_ == Role::standby)
 			return;
 		role_ = Role::standby;
+		replay_pending_ = false;
 		links_.clear();
 		snapshot_fd_ = -1;
 		events_.reset();
@@ -1087,6 +1090,7 @@ private:
 		auto snapshot = feed_.snapshot(!ike_owned());
 		if (!snapshot)
 			return snapshot.error();
+		l.snapshot_begins_at = l.conn.bytes_sent + l.conn.queued();
 		for (auto &frame : snapshot->frames)
 			send(l, std::move(frame));
 		l.snapshot_ends_at = l.conn.bytes_sent + l.conn.queued();

@@ -312,7 +312,9 @@ Result<Body> get_body(Type type, std::span<const std::uint8_t> payload)
 
 bool valid_node_name(std::string_view name)
 {
-	return !name.empty() && name.size() <= 255 &&
+	// Not a leading '.': OpenSSL's host check would take it for a
+	// whole domain, which any of its names matches.
+	return !name.empty() && name.size() <= 255 && name.front() != '.' &&
 	       std::all_of(name.begin(), name.end(), [](char c) {
 		       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';

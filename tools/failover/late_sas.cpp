@@ -19,7 +19,10 @@ LateSas::LateSas(const ShadowView &view, const TakeoverReport &report, Margins m
 			continue;
 		}
 		// Absent, or failed and deleted: if it comes, it moves past the
-		// old active's report.
+		// old active's report; past the kernel's, by the margin, when
+		// there was none (numbers unknown: not a base of 0).
+		if (view.numbers_unknown.count(key))
+			continue;
 		if (auto it = view.sas.find(key); it != view.sas.end())
 			reported_.emplace(key, it->second);
 	}

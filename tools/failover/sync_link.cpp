@@ -53,8 +53,9 @@ Result<std::monostate> Link::acked_up_to(std::uint64_t seq)
 
 std::optional<Error> Link::backlogged(Clock::time_point now, Clock::duration limit) const
 {
-	const std::uint64_t snapshot_left =
-		snapshot_ends_at > conn.bytes_sent ? snapshot_ends_at - conn.bytes_sent : 0;
+	// Only the snapshot is excused, not what was queued before it.
+	const std::uint64_t from = std::max(snapshot_begins_at, conn.bytes_sent);
+	const std::uint64_t snapshot_left = snapshot_ends_at > from ? snapshot_ends_at - from : 0;
 	Backlog b{conn.queued(),
 		  static_cast<std::size_t>(std::min<std::uint64_t>(snapshot_left, conn.queued())),
 		  unacked.size(),

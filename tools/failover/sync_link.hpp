@@ -50,10 +50,10 @@ struct Link {
 	bool asked_to_release = false;
 	// This node opened the connection.
 	bool outbound = false;
-	// Where, in conn.bytes_sent, the last snapshot queued here ends: a
+	// Where, in conn.bytes_sent, the last snapshot queued here lies: a
 	// snapshot is queued whole, and may alone be larger than
 	// Backlog::kMaxQueuedBytes (100,000 SAs are about 65 MB).
-	std::uint64_t snapshot_ends_at = 0;
+	std::uint64_t snapshot_begins_at = 0, snapshot_ends_at = 0;
 	// Why this link goes: another link to the same node is kept
 	// (keeps_newer_link). Not read from again; housekeeping drops it.
 	std::string superseded;

@@ -143,7 +143,7 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 			if (!sas)
 				return sas.error();
 			for (auto &sa : *sas)
-				rows.push_back(KernelSaRow{sa.id, std::move(sa.state), {}});
+				rows.push_back(KernelSaRow{sa.id, std::move(sa.state), {}, true});
 		}
 		return rows;
 	}
@@ -170,7 +170,8 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 		if (id.mark.any() || (names.ambiguous(id) && !names.resolvable(id))) {
 			rows.push_back(KernelSaRow{id, std::nullopt,
 						   id.mark.any() ? "PF_KEY cannot read an SA with an XFRM mark"
-								 : "PF_KEY cannot tell it from a twin of mark value 0"});
+								 : "PF_KEY cannot tell it from a twin of mark value 0",
+						   false});
 			continue;
 		}
 		if (names.ambiguous(id)) {
@@ -178,12 +179,12 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 			// One that cannot be read has no numbers, and fences
 			// alone: the others still move.
 			if (auto sa = backend.get(id); sa) {
-				rows.push_back(KernelSaRow{id, std::move(sa->state), {}});
+				rows.push_back(KernelSaRow{id, std::move(sa->state), {}, true});
 			} else if (sa.error().code != ESRCH) {
 				log("error", "replay_read_failed",
 				    {{"sa", sa_text(id)}, {"reason", sa.error().message()}});
 				rows.push_back(KernelSaRow{id, std::nullopt,
-							   "reading it failed: " + sa.error().message()});
+							   "reading it failed: " + sa.error().message(), true});
 			}
 			continue;
 		}
@@ -191,7 +192,7 @@ Result<std::vector<KernelSaRow>> kernel_sas(replay::Backend &backend, KernelSink
 		// the two (one added between is not in the list: the late-SA
 		// sweep and its NEWSA event move it).
 		if (auto it = numbers.find(key_of(id)); it != numbers.end())
-			rows.push_back(KernelSaRow{id, std::move(it->second), {}});
+			rows.push_back(KernelSaRow{id, std::move(it->second), {}, true});
 	}
 	return rows;
 }
@@ -205,6 +206,10 @@ Result<ShadowView> with_unreported_sas(const ShadowView &view, replay::Backend &
 	if (!rows)
 		return rows.error();
 	for (auto &row : *rows) {
+		// One PF_KEY cannot name alone is fenced even when the view has
+		// its numbers: setting them by its name could move its twin.
+		if (!row.addressable)
+			out.numbers_unknown[key_of(row.id)] = row.no_numbers_why;
 		auto [it, inserted] = out.sas.try_emplace(key_of(row.id));
 		if (!inserted)
 			continue;

@@ -59,6 +59,9 @@ struct KernelSaRow {
 	replay::SaId id;
 	std::optional<replay::ReplayState> state;
 	std::string no_numbers_why;	// without state: why
+	// PF_KEY can name it alone (not marked, no twin of mark value 0):
+	// its numbers can be set by that name.
+	bool addressable = true;
 };
 
 // Every ESP or AH SA of this node's kernel, as the backend names it. PF_KEY

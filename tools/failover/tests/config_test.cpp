@@ -106,6 +106,9 @@ TEST_F(ConfigFile, RefusesWhatIsWrongAndSaysWhere)
 		 "sync.peer_names"},
 		{"own name as peer", "node = \"gw1\"\n[sync]\nlisten = \"10.0.0.1:1\"\npeer_names = [\"gw1\"]\n",
 		 "sync.peer_names"},
+		{"domain as peer name",
+		 "node = \"gw1\"\n[sync]\nlisten = \"10.0.0.1:1\"\npeer_names = [\".example.com\"]\n",
+		 "sync.peer_names"},
 		{"bad peer name", "node = \"gw1\"\n[sync]\nlisten = \"10.0.0.1:1\"\npeer_names = [\"gw\\u00e9\"]\n",
 		 "sync.peer_names"},
 	};

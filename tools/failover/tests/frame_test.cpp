@@ -156,7 +156,8 @@ TEST(Frame, RefusesMalformedBodies)
 	expect_refused(owner, "unknown sa_owner");
 
 	// A name from the wire reaches logs and JSON: nothing but a node name.
-	for (const char *name : {"gw\xff", "gw 2", "gw2\n", "gw=2", "gw\"2"})
+	// A leading '.' would match a whole domain's certificates.
+	for (const char *name : {"gw\xff", "gw 2", "gw2\n", "gw=2", "gw\"2", ".example.com"})
 		expect_refused(encode(Frame{1, Hello{Role::standby, 0, name}}), name);
 
 	auto del = encode(Frame{1, SaDelete{sa_id()}});

@@ -137,6 +137,24 @@ TEST(LateSas, AnSaThatFailedAtTheTakeoverMovesWhenItComesBack)
 	EXPECT_GE(t.backend.state(0x2001).oseq, 500u + 1024u);
 }
 
+// An SA the takeover fenced because its numbers were unknown (its read
+// failed while the SAD was listed): if it comes back, it moves by the
+// margin past its own numbers, never from the view's base of 0.
+TEST(LateSas, AnSaFencedWithoutNumbersMovesFromItsOwnWhenItComesBack)
+{
+	AfterTakeover t;
+	ShadowView view = numbers_only({{0x2001, numbers(0, 0, 0)}});
+	view.numbers_unknown[key_of(id_of(0x2001))] = "reading it failed";
+	t.backend.add(t.kernel, 0x2001, numbers(5000, 0, 0));
+	t.take_over(view);
+	ASSERT_EQ(0u, t.kernel.sas.count(key_of(id_of(0x2001)))) << "fenced at the takeover";
+
+	auto moved = t.appears(0x2001, numbers(5000, 0, 0));
+	ASSERT_TRUE(moved.ok());
+	EXPECT_TRUE(*moved);
+	EXPECT_GE(t.backend.state(0x2001).oseq, 5000u + 1024u);
+}
+
 TEST(LateSas, SweepMovesWhatNoEventAnnounced)
 {
 	// Installed between the takeover's read of the SAD and the moment the

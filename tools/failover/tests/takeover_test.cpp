@@ -295,6 +295,28 @@ TEST(Takeover, AnSaListedWithoutNumbersIsFencedNotMoved)
 	EXPECT_GT(backend.state(0x2002).oseq, 50u);
 }
 
+// The view has the unmarked SA's numbers, and a twin of mark value 0
+// appeared since: setting them by its PF_KEY name could move the twin
+// instead, so both are fenced.
+TEST(Takeover, AReportedSaWithATwinOfMarkValueZeroIsFencedOverPfkey)
+{
+	FakeKernel kernel;
+	FakeBackend backend;
+	backend.backend_kind = replay::Kind::pfkey;
+	backend.add(kernel, 0x2001, numbers(700, 0, 0));
+	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {0, 0xff});
+	std::uint64_t added = 0;
+	const auto view = with_unreported_sas(numbers_only({{0x2001, numbers(700, 0)}}), backend,
+					      kernel, added);
+	ASSERT_TRUE(view.ok());
+	EXPECT_EQ(1u, added);
+	EXPECT_EQ(2u, view->numbers_unknown.size());
+	const TakeoverReport report =
+		execute_takeover(*view, margins(), backend, kernel, AbsentSa::skipped);
+	EXPECT_EQ(2u, report.failed);
+	EXPECT_EQ(0, backend.sets);
+}
+
 // Over netlink the marked SA is an SA like any other.
 TEST(Takeover, MarkedSasOverNetlinkMove)
 {

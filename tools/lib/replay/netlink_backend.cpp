@@ -135,6 +135,8 @@ public:
 			return sock.error();
 		sock->grow_receive_buffer(8 << 20);
 		events_ = std::move(*sock);
+		// Events of an earlier subscription are not news of this one.
+		backlog_.clear();
 		return std::monostate{};
 	}
 
