@@ -179,27 +179,41 @@ TEST(Takeover, MarkedSasAreTheirOwnSas)
 				 .state.oseq);
 }
 
+// A node whose replay backend is PF_KEY, and its kernel.
+class PfkeyTakeover : public ::testing::Test {
+protected:
+	PfkeyTakeover() { backend.backend_kind = replay::Kind::pfkey; }
+
+	// @reported with the SAs of the kernel it lacks (with_unreported_sas).
+	ShadowView listed(const ShadowView &reported, std::uint64_t expect_added)
+	{
+		std::uint64_t added = 0;
+		auto view = with_unreported_sas(reported, backend, kernel, added);
+		EXPECT_TRUE(view.ok());
+		EXPECT_EQ(expect_added, added);
+		return view ? std::move(*view) : ShadowView{};
+	}
+	TakeoverReport take_over(const ShadowView &view)
+	{
+		return execute_takeover(view, margins(), backend, kernel, AbsentSa::skipped);
+	}
+
+	FakeKernel kernel;
+	FakeBackend backend;
+};
+
 // PF_KEY shows marked SAs without their marks and cannot find them: the
 // IKE-owned view takes them from the kernel, and the takeover deletes
 // them (fail closed) instead of leaving them at the IKE daemon's numbers.
-TEST(Takeover, MarkedSasOverPfkeyAreFenced)
+TEST_F(PfkeyTakeover, MarkedSasOverPfkeyAreFenced)
 {
-	FakeKernel kernel;
-	FakeBackend backend;
-	backend.backend_kind = replay::Kind::pfkey;
 	backend.add(kernel, 0x2001, numbers(0, 0, 0));
 	// Its PF_KEY dump shows it unmarked, a twin no lookup finds.
 	backend.add(kernel, 0x2005, numbers(0, 0, 0), 0, {7, 0xff});
-	std::uint64_t added = 0;
-	const auto view = with_unreported_sas(numbers_only({{0x2001, numbers(500, 6)}}), backend,
-					      kernel, added);
-	ASSERT_TRUE(view.ok());
-	EXPECT_EQ(1u, added);
-	ASSERT_EQ(2u, view->sas.size());
+	const auto view = listed(numbers_only({{0x2001, numbers(500, 6)}}), 1);
+	ASSERT_EQ(2u, view.sas.size());
 
-	const TakeoverReport report =
-		execute_takeover(*view, margins(), backend, kernel, AbsentSa::skipped);
-	EXPECT_EQ(1u, report.failed);
+	EXPECT_EQ(1u, take_over(view).failed);
 	EXPECT_EQ(1u, kernel.sas.size());	// the marked SA is gone
 	EXPECT_GT(backend.state(0x2001).oseq, 500u);
 }
@@ -208,11 +222,8 @@ TEST(Takeover, MarkedSasOverPfkeyAreFenced)
 // entry under that name may be the twin's (it was added first), so the
 // unmarked SA is read by its name, which finds it alone. With a twin of
 // mark value 0, which the lookup could find instead, it has no numbers.
-TEST(Takeover, UnmarkedTwinOfAMarkedSaHasItsOwnNumbersOverPfkey)
+TEST_F(PfkeyTakeover, UnmarkedTwinOfAMarkedSaHasItsOwnNumbersOverPfkey)
 {
-	FakeKernel kernel;
-	FakeBackend backend;
-	backend.backend_kind = replay::Kind::pfkey;
 	backend.dump_reversed = true;	// the marked twin first
 	backend.add(kernel, 0x2001, numbers(700, 0, 0));
 	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {7, 0xff});
@@ -229,11 +240,8 @@ TEST(Takeover, UnmarkedTwinOfAMarkedSaHasItsOwnNumbersOverPfkey)
 	}
 }
 
-TEST(Takeover, UnmarkedTwinOfAMarkValueZeroSaHasNoNumbersOverPfkey)
+TEST_F(PfkeyTakeover, UnmarkedTwinOfAMarkValueZeroSaHasNoNumbersOverPfkey)
 {
-	FakeKernel kernel;
-	FakeBackend backend;
-	backend.backend_kind = replay::Kind::pfkey;
 	backend.add(kernel, 0x2001, numbers(700, 0, 0));
 	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {0, 0xff});
 	auto rows = kernel_sas(backend, kernel);
@@ -243,52 +251,21 @@ TEST(Takeover, UnmarkedTwinOfAMarkValueZeroSaHasNoNumbersOverPfkey)
 		EXPECT_FALSE(row.state.has_value());
 }
 
-// A twin that cannot be read by its name has no numbers, and fences
-// alone: the rest of the SAD is still listed.
-TEST(Takeover, UnmarkedTwinThatCannotBeReadHasNoNumbersOverPfkey)
+// An unmarked twin whose read failed while the SAD was listed: without
+// numbers, and fenced alone, even though its read works again when the
+// takeover moves it (from a base of 0 it could land below the numbers it
+// sent). The rest of the SAD is listed and moves.
+TEST_F(PfkeyTakeover, AnSaListedWithoutNumbersIsFencedNotMoved)
 {
-	FakeKernel kernel;
-	FakeBackend backend;
-	backend.backend_kind = replay::Kind::pfkey;
 	backend.add(kernel, 0x2001, numbers(700, 0, 0));
 	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {7, 0xff});
 	backend.add(kernel, 0x2002, numbers(50, 0, 0));
 	backend.get_fails_with[0x2001] = EIO;
-	auto rows = kernel_sas(backend, kernel);
-	ASSERT_TRUE(rows.ok());
-	ASSERT_EQ(3u, rows->size());
-	for (const auto &row : *rows) {
-		if (row.id.spi == 0x2002) {
-			ASSERT_TRUE(row.state.has_value());
-			EXPECT_EQ(50u, row.state->oseq);
-		} else {
-			EXPECT_FALSE(row.state.has_value());
-		}
-	}
-}
-
-// Its read failed while the SAD was listed and works again when the
-// takeover moves it: still fenced, never moved from a base of 0 (which
-// could land below the numbers it sent).
-TEST(Takeover, AnSaListedWithoutNumbersIsFencedNotMoved)
-{
-	FakeKernel kernel;
-	FakeBackend backend;
-	backend.backend_kind = replay::Kind::pfkey;
-	backend.add(kernel, 0x2001, numbers(700, 0, 0));
-	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {7, 0xff});
-	backend.add(kernel, 0x2002, numbers(50, 0, 0));
-	backend.get_fails_with[0x2001] = EIO;
-	std::uint64_t added = 0;
-	const auto view = with_unreported_sas(ShadowView{}, backend, kernel, added);
-	ASSERT_TRUE(view.ok());
-	EXPECT_EQ(3u, added);
-	EXPECT_EQ(2u, view->numbers_unknown.size());
+	const auto view = listed(ShadowView{}, 3);
+	EXPECT_EQ(2u, view.numbers_unknown.size());
 	backend.get_fails_with.clear();
 
-	const TakeoverReport report =
-		execute_takeover(*view, margins(), backend, kernel, AbsentSa::skipped);
-	EXPECT_EQ(2u, report.failed);
+	EXPECT_EQ(2u, take_over(view).failed);
 	EXPECT_EQ(1, backend.sets);	// 0x2002's move, by the margin
 	ASSERT_EQ(1u, kernel.sas.size());
 	EXPECT_EQ(0x2002u, sa_id_of(kernel.sas.begin()->second).spi);
@@ -298,22 +275,13 @@ TEST(Takeover, AnSaListedWithoutNumbersIsFencedNotMoved)
 // The view has the unmarked SA's numbers, and a twin of mark value 0
 // appeared since: setting them by its PF_KEY name could move the twin
 // instead, so both are fenced.
-TEST(Takeover, AReportedSaWithATwinOfMarkValueZeroIsFencedOverPfkey)
+TEST_F(PfkeyTakeover, AReportedSaWithATwinOfMarkValueZeroIsFencedOverPfkey)
 {
-	FakeKernel kernel;
-	FakeBackend backend;
-	backend.backend_kind = replay::Kind::pfkey;
 	backend.add(kernel, 0x2001, numbers(700, 0, 0));
 	backend.add(kernel, 0x2001, numbers(9000, 0, 0), 0, {0, 0xff});
-	std::uint64_t added = 0;
-	const auto view = with_unreported_sas(numbers_only({{0x2001, numbers(700, 0)}}), backend,
-					      kernel, added);
-	ASSERT_TRUE(view.ok());
-	EXPECT_EQ(1u, added);
-	EXPECT_EQ(2u, view->numbers_unknown.size());
-	const TakeoverReport report =
-		execute_takeover(*view, margins(), backend, kernel, AbsentSa::skipped);
-	EXPECT_EQ(2u, report.failed);
+	const auto view = listed(numbers_only({{0x2001, numbers(700, 0)}}), 1);
+	EXPECT_EQ(2u, view.numbers_unknown.size());
+	EXPECT_EQ(2u, take_over(view).failed);
 	EXPECT_EQ(0, backend.sets);
 }
 
