@@ -84,7 +84,7 @@ public:
 	{
 		if (events.empty())
 			return Error{ETIMEDOUT, "no events"};
-		auto e = std::move(events.front());
+		Result<replay::Event> e = events.front();
 		events.pop_front();
 		return e;
 	}
