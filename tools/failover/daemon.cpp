@@ -22,6 +22,7 @@
 #include "metrics.hpp"
 #include "shadow_table.hpp"
 #include "stall_watch.hpp"
+#include "stand_down.hpp"
 #include "sync_link.hpp"
 #include "takeover.hpp"
 #include "replay/xfrm_codec.hpp"
@@ -869,70 +870,17 @@ private:
 		if (ike_owned())
 			return stand_down_ike_owned(why);
 		events_.reset();	// this node's own blocking is not news
-		auto sas = tables_.dump_sas();
-		auto policies = tables_.dump_policies();
-		std::uint64_t blocked = 0, failed = 0;
-		ShadowView own;
-		if (policies) {
-			for (auto &p : *policies) {
-				if (auto r = tables_.install_blocking(p); r)
-					blocked++;
-				else
-					failed++;
-				own.policies[policy_key(p)] = std::move(p);
-			}
-		} else {
-			failed++;
-		}
-		if (sas) {
-			for (auto &record : *sas) {
-				const auto id = sa_id_of(record);
-				auto &sa = own.sas[key_of(id)];
-				sa.id = id;
-				sa.record = std::move(record);
-			}
-		} else {
-			failed++;
-		}
-		// Packets that passed the policy lookup before the switch to BLOCK
-		// (another CPU, a queue) still take numbers: read until two reads
-		// 10 ms apart agree.
-		auto final_numbers = feed_.table();
-		for (int reads = 0; reads < 5; reads++) {
-			std::this_thread::sleep_for(10ms);
-			auto again = feed_.table();
-			const bool same = std::equal(again.begin(), again.end(), final_numbers.begin(),
-						     final_numbers.end(), [](const auto &a, const auto &b) {
-							     return a.id == b.id && a.state == b.state;
-						     });
-			final_numbers = std::move(again);
-			if (same)
-				break;
-		}
-		const auto replayed = std::count_if(own.sas.begin(), own.sas.end(), [](const auto &kv) {
-			return kv.second.id.proto == IPPROTO_ESP || kv.second.id.proto == IPPROTO_AH;
-		});
-		long covered = 0;
-		for (const auto &u : final_numbers) {
-			auto &sa = own.sas[key_of(u.id)];
-			covered += !sa.record.empty();
-			sa.id = u.id;
-			sa.state = u.state;
-			sa.thresh = u.thresh;
-		}
-		// A Release promises that these numbers are final and complete:
-		// not when a policy still carries traffic or an SA went unread.
-		// The other node then times out and takes over with margins.
-		const bool complete = !failed && covered >= replayed;
-		shadow_.replace(std::move(own));
-		stood_down_complete_ = complete;
+		auto down = block_and_read(tables_, feed_);
+		shadow_.replace(std::move(down.own));
+		stood_down_complete_ = down.complete;
+		// Otherwise the other node times out and takes over with margins.
 		std::uint64_t told = 0;
 		for (auto &l : links_) {
-			if (!complete)
+			if (!down.complete)
 				break;
 			if (!l.conn.established() || !l.hello_received || l.remote != Role::standby)
 				continue;
-			for (const auto &u : final_numbers)
+			for (const auto &u : down.final_numbers)
 				send(l, u);
 			send(l, Release{epoch_});
 			told++;
@@ -946,11 +894,11 @@ private:
 		// Always: a standby told here may have given up waiting and taken
 		// over before these numbers came; catch_up only moves forward.
 		owes_numbers_ = true;
-		log(failed ? "error" : "info", "stood_down",
-		    {{"reason", why}, {"policies_blocked", std::to_string(blocked)},
-		     {"block_failed", std::to_string(failed)},
-		     {"sas", std::to_string(final_numbers.size())},
-		     {"complete", complete ? "yes" : "no: no release sent"},
+		log(down.failed ? "error" : "info", "stood_down",
+		    {{"reason", why}, {"policies_blocked", std::to_string(down.blocked)},
+		     {"block_failed", std::to_string(down.failed)},
+		     {"sas", std::to_string(down.final_numbers.size())},
+		     {"complete", down.complete ? "yes" : "no: no release sent"},
 		     {"standbys_told", std::to_string(told)}});
 		become_standby();
 	}
@@ -962,15 +910,8 @@ private:
 	void stand_down_ike_owned(const char *why)
 	{
 		events_.reset();
-		ShadowView own;
 		const auto numbers = feed_.table();
-		for (const auto &u : numbers) {
-			auto &sa = own.sas[key_of(u.id)];
-			sa.id = u.id;
-			sa.state = u.state;
-			sa.thresh = u.thresh;
-		}
-		shadow_.replace(std::move(own));
+		shadow_.replace(numbers_view(numbers));
 		stood_down_complete_ = false;
 		owes_numbers_ = true;
 		log("info", "stood_down", {{"reason", why}, {"sas", std::to_string(numbers.size())},

@@ -14,6 +14,8 @@ class FakeKernel final : public KernelSink {
 public:
 	Result<std::vector<Bytes>> dump_sas() override
 	{
+		if (sad_unreadable)
+			return Error{ENOBUFS, "SAD dump"};
 		std::vector<Bytes> out;
 		for (const auto &[key, sa] : sas)
 			out.push_back(sa);
@@ -43,6 +45,8 @@ public:
 	}
 	Result<std::monostate> install_blocking(std::span<const std::uint8_t> p) override
 	{
+		if (blocking_fails)
+			return Error{ENOMEM, "install_blocking"};
 		policies[policy_key(p)] = Bytes(p.begin(), p.end());
 		blocking++;
 		return std::monostate{};
@@ -63,6 +67,7 @@ public:
 	std::map<SaKey, Bytes> sas;
 	std::map<Bytes, Bytes> policies;
 	int blocking = 0, installed = 0;
+	bool sad_unreadable = false, blocking_fails = false;
 };
 
 } // namespace failover
