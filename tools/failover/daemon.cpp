@@ -2,7 +2,6 @@
 #include "daemon.hpp"
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -20,6 +19,7 @@
 #include "kernel_tables.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "peer_links.hpp"
 #include "shadow_table.hpp"
 #include "stall_watch.hpp"
 #include "stand_down.hpp"
@@ -42,40 +42,6 @@ double seconds_since(Clock::time_point t)
 	return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::optional<pfkey::Address> address_of(const sockaddr_storage &ss)
-{
-	char text[INET6_ADDRSTRLEN] = "";
-	const void *a = ss.ss_family == AF_INET
-				? static_cast<const void *>(&reinterpret_cast<const sockaddr_in &>(ss).sin_addr)
-				: static_cast<const void *>(&reinterpret_cast<const sockaddr_in6 &>(ss).sin6_addr);
-	if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
-	    !inet_ntop(ss.ss_family, a, text, sizeof(text)))
-		return std::nullopt;
-	return pfkey::parse_address(text);
-}
-
-// A listening TCP socket for the sync channel.
-Result<int> listen_on(const Endpoint &at)
-{
-	sockaddr_storage ss;
-	const socklen_t len = to_sockaddr(at, ss);
-	const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	const int one = 1;
-	if (fd < 0)
-		return Error{errno, "sync listen socket"};
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	// The address may be a VIP that is not (yet) ours.
-	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	if (::bind(fd, reinterpret_cast<sockaddr *>(&ss), len) < 0 || ::listen(fd, 8) < 0) {
-		const int err = errno;
-		::close(fd);
-		return Error{err, "sync listen on " + at.host + ":" + std::to_string(at.port)};
-	}
-	return fd;
-}
-
-// Connections accepted but not past their Hello yet.
-constexpr long kMaxPendingLinks = 4;
 // Replay notifications read per pass of the loop.
 constexpr std::size_t kMaxEventsPerPoll = 4096;
 
@@ -285,7 +251,7 @@ private:
 			shadow_.interrupt();
 		}
 		if (role_ == Role::standby)
-			backoff_connect();
+			dialer_.back_off(Clock::now());
 	}
 
 	// A standby asked to resync: every link goes (a snapshot in progress
@@ -294,8 +260,7 @@ private:
 	{
 		for (std::size_t i = links_.size(); i-- > 0;)
 			drop(i, Error{ECONNABORTED, "resync asked"});
-		backoff_ = std::chrono::milliseconds(100);
-		next_connect_ = Clock::now();
+		dialer_.reset(Clock::now());
 	}
 
 	Result<std::monostate> service(Link &l, short revents)
@@ -369,7 +334,7 @@ private:
 			if (hello->sa_owner != cfg_.sa_owner)
 				return Error{EPROTO, "node " + hello->node + " has another sa_owner " +
 							     "than this node: both must say the same"};
-			if (auto second = keep_one_link(l, hello->node))
+			if (auto second = keep_one_link(links_, l, cfg_.node, hello->node))
 				return *second;
 			l.hello_received = true;
 			l.remote = hello->role;
@@ -395,21 +360,6 @@ private:
 		if (std::holds_alternative<SnapshotBegin>(body))
 			snapshot_fd_ = l.conn.fd();
 		return handle_as_standby(body);
-	}
-
-	// One link per node (keeps_newer_link): the older one, when the newer
-	// is kept, stops being read and goes at the next housekeeping; it
-	// cannot be dropped here, inside the walk over the links.
-	std::optional<Error> keep_one_link(Link &l, const std::string &node)
-	{
-		for (auto &o : links_) {
-			if (&o == &l || !o.hello_received || o.node != node || !o.superseded.empty())
-				continue;
-			if (!keeps_newer_link(l.outbound, o.outbound, cfg_.node, node))
-				return Error{EALREADY, "a second link to " + node + ", the other one is kept"};
-			o.superseded = "a newer link to " + node + " is kept";
-		}
-		return std::nullopt;
 	}
 
 	void drop_superseded()
@@ -630,40 +580,23 @@ private:
 	Result<std::monostate> apply(Ack &) { return Error{EPROTO, "an ack from the active"}; }
 	Result<std::monostate> apply(Heartbeat &) { return std::monostate{}; }
 
-	void backoff_connect()
-	{
-		backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
-		next_connect_ = Clock::now() + backoff_;
-	}
-
 	void maybe_connect()
 	{
-		if (has_own_link() || cfg_.peers.empty() || Clock::now() < next_connect_)
-			return;
-		connect_now();
-	}
-
-	// A link this node opened, or one whose peer said who it is: an
-	// anonymous inbound connection (anyone at a peer's address can open
-	// one) must not keep this node from connecting out.
-	bool has_own_link() const
-	{
-		return std::any_of(links_.begin(), links_.end(),
-				   [](const Link &l) { return l.outbound || l.hello_received; });
+		if (!has_own_link(links_) && dialer_.due(cfg_.peers, Clock::now()))
+			connect_now();
 	}
 
 	void connect_now()
 	{
-		const Endpoint &peer = cfg_.peers[next_peer_++ % cfg_.peers.size()];
+		const Endpoint &peer = dialer_.next(cfg_.peers, Clock::now());
 		auto c = Connection::connect(client_, peer);
 		if (!c) {
 			log("warning", "connect_failed", {{"peer", peer.host}, {"reason", c.error().message()}});
-			backoff_connect();
+			dialer_.back_off(Clock::now());
 			return;
 		}
 		links_.emplace_back(std::move(*c));
 		links_.back().outbound = true;
-		next_connect_ = Clock::now() + backoff_;
 	}
 
 	// ---- takeover and roles ----
@@ -806,7 +739,7 @@ private:
 	// handover_timeout.
 	bool handover()
 	{
-		if (!has_own_link() && !cfg_.peers.empty())
+		if (!has_own_link(links_) && !cfg_.peers.empty())
 			connect_now();
 		// Any link not yet given up on (3 heartbeats + 2 s) is asked, even
 		// one that has been quiet for a while: on a loaded host an active
@@ -979,8 +912,7 @@ private:
 		shadow_final_ = false;
 		last_active_rx_ = Clock::now();
 		stalled_since_active_rx_ = {};
-		backoff_ = 100ms;
-		next_connect_ = Clock::now();
+		dialer_.reset(Clock::now());
 		log("info", "standby", {{"epoch", std::to_string(epoch_)}});
 	}
 
@@ -988,9 +920,6 @@ private:
 	// An SA that appeared after the takeover read the SAD (late_sas.hpp).
 	void move_late_sa(const replay::SaId &id) { (void)egress_.sa_appeared(id); }
 
-	// Connections come only from the configured peers' addresses, and
-	// only a few may be in their handshake at once: a flood of idle TCP
-	// connections must not crowd out the standbys or the heartbeats.
 	void accept_peer()
 	{
 		sockaddr_storage from{};
@@ -1001,18 +930,9 @@ private:
 			return;
 		const auto pending = std::count_if(links_.begin(), links_.end(),
 						   [](const Link &l) { return !l.hello_received; });
-		const auto peer = address_of(from);
-		const bool known = peer && std::any_of(cfg_.peers.begin(), cfg_.peers.end(),
-						       [&](const Endpoint &e) {
-							       auto a = pfkey::parse_address(e.host);
-							       return a && a->addr == peer->addr &&
-								      a->family == peer->family;
-						       });
-		if (!known || pending >= kMaxPendingLinks) {
-			log("warning", "connection_refused",
-			    {{"peer", peer ? pfkey::to_string(*peer) : "?"},
-			     {"reason", known ? "too many connections in their handshake"
-					      : "not a configured peer address"}});
+		const Admission a = admit(from, cfg_.peers, static_cast<std::size_t>(pending));
+		if (a.refused) {
+			log("warning", "connection_refused", {{"peer", a.peer}, {"reason", *a.refused}});
 			::close(fd);
 			return;
 		}
@@ -1228,9 +1148,8 @@ private:
 	int listen_fd_ = -1;
 	ControlServer control_;
 	std::vector<Link> links_;
-	std::size_t next_peer_ = 0;
-	std::chrono::milliseconds backoff_{100};
-	Clock::time_point next_connect_ = Clock::now(), last_active_rx_ = Clock::now();
+	Dialer dialer_;
+	Clock::time_point last_active_rx_ = Clock::now();
 	ShadowTable shadow_{tables_, ike_owned() ? ShadowTable::Mirror::replay_only
 						  : ShadowTable::Mirror::tables};
 	bool synced_ = false;

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+// Which connections a node lets in, and when and whom a standby dials.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "peer_links.hpp"
+
+namespace failover {
+namespace {
+
+using namespace std::chrono_literals;
+
+sockaddr_storage from(const Endpoint &at)
+{
+	sockaddr_storage ss{};
+	EXPECT_NE(0u, to_sockaddr(at, ss));
+	return ss;
+}
+
+const std::vector<Endpoint> kPeers{{"10.2.0.2", 7500}, {"fd00::2", 7500}};
+
+TEST(Admit, AConfiguredPeerAddressIsLetIn)
+{
+	const Admission a = admit(from({"10.2.0.2", 40000}), kPeers, 0);
+	EXPECT_FALSE(a.refused);
+	EXPECT_EQ("10.2.0.2", a.peer);
+	EXPECT_FALSE(admit(from({"fd00::2", 40000}), kPeers, 3).refused);
+}
+
+TEST(Admit, AnyOtherAddressIsRefused)
+{
+	const Admission a = admit(from({"10.2.0.3", 40000}), kPeers, 0);
+	ASSERT_TRUE(a.refused);
+	EXPECT_EQ("not a configured peer address", *a.refused);
+	EXPECT_EQ("10.2.0.3", a.peer);
+	// The same bytes in the other family are another address.
+	EXPECT_TRUE(admit(from({"::ffff:10.2.0.2", 40000}), kPeers, 0).refused);
+}
+
+TEST(Admit, AFifthConnectionInItsHandshakeIsRefused)
+{
+	const Admission a = admit(from({"10.2.0.2", 40000}), kPeers, kMaxPendingLinks);
+	ASSERT_TRUE(a.refused);
+	EXPECT_EQ("too many connections in their handshake", *a.refused);
+}
+
+TEST(Admit, AnAddressOfNoFamilyIsRefusedAndNamedSo)
+{
+	sockaddr_storage unix_peer{};
+	unix_peer.ss_family = AF_UNIX;
+	const Admission a = admit(unix_peer, kPeers, 0);
+	EXPECT_TRUE(a.refused);
+	EXPECT_EQ("?", a.peer);
+}
+
+TEST(Dialer, DialsThePeersInTurn)
+{
+	Dialer d;
+	const auto t = Dialer::Clock::now();
+	ASSERT_TRUE(d.due(kPeers, t));
+	EXPECT_EQ(kPeers[0], d.next(kPeers, t));
+	EXPECT_FALSE(d.due(kPeers, t + 99ms));
+	EXPECT_TRUE(d.due(kPeers, t + 100ms));
+	EXPECT_EQ(kPeers[1], d.next(kPeers, t + 100ms));
+	EXPECT_EQ(kPeers[0], d.next(kPeers, t + 200ms));
+}
+
+TEST(Dialer, NobodyToDialIsNeverDue)
+{
+	Dialer d;
+	EXPECT_FALSE(d.due({}, Dialer::Clock::now() + 1h));
+}
+
+TEST(Dialer, FailuresDoubleTheWaitUpToTwoSeconds)
+{
+	Dialer d;
+	const auto t = Dialer::Clock::now();
+	for (int i = 0; i < 10; i++)
+		d.back_off(t);
+	EXPECT_EQ(2000ms, d.backoff());
+	EXPECT_FALSE(d.due(kPeers, t + 1999ms));
+	EXPECT_TRUE(d.due(kPeers, t + 2000ms));
+	d.reset(t);
+	EXPECT_EQ(100ms, d.backoff());
+	EXPECT_TRUE(d.due(kPeers, t));
+}
+
+} // namespace
+} // namespace failover
