@@ -19,6 +19,7 @@
 #include "kernel_tables.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "pair_release.hpp"
 #include "peer_links.hpp"
 #include "shadow_table.hpp"
 #include "stall_watch.hpp"
@@ -369,15 +370,7 @@ private:
 				drop(i, Error{EALREADY, links_[i].superseded});
 	}
 
-	// ---- two standbys ----
-	// A two-node pair (one configured peer) where neither node is active:
-	// the last active stood down, so its kernel holds the final numbers
-	// and the other holds what it knew. Together they are exact, and the
-	// node wanted active takes over from them without a margin. Only a
-	// node that cannot send (every policy blocked) vouches for its
-	// numbers; one that is wanted active itself refuses (both MASTER is
-	// keepalived's split brain, left to the no_active timer).
-
+	// ---- two standbys (pair_release.hpp) ----
 	// Asks the standby peer for its numbers, once per link. True when it
 	// was asked, now or before.
 	bool ask_standby_peer()
@@ -419,30 +412,18 @@ private:
 		return Error{EPROTO, "a standby sent a frame only an active sends"};
 	}
 
-	// Why this standby may not vouch for its numbers; empty when it may.
 	std::string release_refusal()
 	{
-		if (ike_owned())
-			return "the IKE daemon owns the policies: this node cannot promise not to send";
-		if (wanted_active_)
-			return "wanted active too";
-		if (cfg_.peers.size() != 1)
-			return "not one of a pair: another node may be active";
-		if (std::any_of(links_.begin(), links_.end(),
-				[](const Link &o) {
-					return o.hello_received && o.remote == Role::active &&
-					       o.superseded.empty();
-				}))
-			return "an active is connected";
-		if (!stood_down_complete_ && !synced_)
-			return "its numbers are not known final (no complete stand-down, not synced)";
-		auto policies = tables_.dump_policies();
-		if (!policies)
-			return "the SPD cannot be read: " + policies.error().message();
-		if (!std::all_of(policies->begin(), policies->end(),
-				 [](const Bytes &p) { return policy_blocks(p); }))
-			return "a policy that is not BLOCK: this node may send";
-		return {};
+		ReleaseFacts facts;
+		facts.ike_owned = ike_owned();
+		facts.wanted_active = wanted_active_;
+		facts.peers = cfg_.peers.size();
+		facts.active_connected =
+			std::any_of(links_.begin(), links_.end(), [](const Link &o) {
+				return o.hello_received && o.remote == Role::active && o.superseded.empty();
+			});
+		facts.numbers_final = stood_down_complete_ || synced_;
+		return failover::release_refusal(facts, tables_);
 	}
 
 	Result<std::monostate> release_to_standby(Link &l)
