@@ -4,7 +4,8 @@
 # harness's own programs: ns1 (10.0.0.1, fd00::1) and ns2 (10.0.0.2,
 # fd00::2) on a veth pair with fixed MACs and permanent neighbours, ns3
 # empty. Runs COMMAND in the root namespace, removes them after it, and
-# exits with COMMAND's status.
+# exits with COMMAND's status. The VM is the harness's own: fixed names,
+# exported as the kselftest's programs read them.
 # Usage: ns-pair.sh COMMAND...
 set -u
 ip=/usr/sbin/ip
@@ -23,4 +24,5 @@ for side in "ns1 veth1 1 2" "ns2 veth2 2 1"; do
 	$ip -n $ns neigh add 10.0.0.$other lladdr 02:00:00:00:00:0$other dev $dev nud permanent
 	$ip -n $ns neigh add fd00::$other lladdr 02:00:00:00:00:0$other dev $dev nud permanent
 done
+export PFKEY_REPLAY_NS1=ns1 PFKEY_REPLAY_NS2=ns2 PFKEY_REPLAY_NS3=ns3
 "$@"

@@ -5,7 +5,7 @@
  *
  * Needs network namespaces ns1 and ns2 joined by a veth pair (10.0.0.1/24,
  * fd00::1/64 in ns1; .2 and ::2 in ns2) and an empty ns3; pfkey_replay.sh
- * makes them. iproute2 is the independent witness of every value.
+ * makes them, under unique names (ns_name()). iproute2 is the independent witness of every value.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -170,7 +170,7 @@ static int add_policies(const char *ns, const char *me, const char *peer)
 
 FIXTURE_SETUP(sa)
 {
-	static const char * const ns[] = { "ns1", "ns2" };
+	const char *ns[] = { NS1, NS2 };
 	union {
 		struct sockaddr_in v4;
 		struct sockaddr_in6 v6;
@@ -188,12 +188,12 @@ FIXTURE_SETUP(sa)
 		ASSERT_EQ(0, sh("ip -n %s xfrm state flush && ip -n %s xfrm policy flush",
 				ns[i], ns[i]));
 
-	self->req1 = pfkey_open("ns1");
-	self->req2 = pfkey_open("ns2");
-	self->listen1 = pfkey_open("ns1");
-	self->listen2 = pfkey_open("ns2");
-	self->listen3 = pfkey_open("ns3");
-	self->plain1 = pfkey_open("ns1");
+	self->req1 = pfkey_open(NS1);
+	self->req2 = pfkey_open(NS2);
+	self->listen1 = pfkey_open(NS1);
+	self->listen2 = pfkey_open(NS2);
+	self->listen3 = pfkey_open(NS3);
+	self->plain1 = pfkey_open(NS1);
 	ASSERT_LE(0, self->req1);
 	ASSERT_LE(0, self->req2);
 	ASSERT_LE(0, self->listen1);
@@ -225,11 +225,11 @@ FIXTURE_SETUP(sa)
 					       self->env.a2, self->env.a1));
 		}
 	}
-	ASSERT_EQ(0, add_policies("ns1", self->env.a1, self->env.a2));
-	ASSERT_EQ(0, add_policies("ns2", self->env.a2, self->env.a1));
+	ASSERT_EQ(0, add_policies(NS1, self->env.a1, self->env.a2));
+	ASSERT_EQ(0, add_policies(NS2, self->env.a2, self->env.a1));
 
-	self->rx = open_in_netns("ns2", self->env.family, SOCK_DGRAM, 0);
-	self->tx = open_in_netns("ns1", self->env.family, SOCK_DGRAM, 0);
+	self->rx = open_in_netns(NS2, self->env.family, SOCK_DGRAM, 0);
+	self->tx = open_in_netns(NS1, self->env.family, SOCK_DGRAM, 0);
 	ASSERT_LE(0, self->rx);
 	ASSERT_LE(0, self->tx);
 	if (self->env.family == AF_INET) {
@@ -275,7 +275,7 @@ FIXTURE_TEARDOWN(sa)
 	close(self->listen2);
 	close(self->listen3);
 	close(self->plain1);
-	sh("ip -n ns1 xfrm state flush; ip -n ns2 xfrm state flush");
+	sh("ip -n %s xfrm state flush; ip -n %s xfrm state flush", NS1, NS2);
 }
 
 /* Returns how many went out: a 32-bit SA refuses to wrap (EOVERFLOW). */
@@ -295,7 +295,7 @@ static void settle(const char *dst, uint64_t want_seq)
 	int i;
 
 	for (i = 0; i < 100; i++) {
-		if (!ip_view("ns2", dst, SPI_OUT, &v) && v.seq >= want_seq)
+		if (!ip_view(NS2, dst, SPI_OUT, &v) && v.seq >= want_seq)
 			return;
 		usleep(20000);
 	}
@@ -384,8 +384,8 @@ TEST_F(sa, count_notifications_match_iproute2)
 	EXPECT_EQ(20, st->sadb_x_replay_state_seq);
 
 	/* The final state agrees with netlink's view. */
-	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &out));
-	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &in));
+	ASSERT_EQ(0, ip_view(NS1, self->env.a2, SPI_OUT, &out));
+	ASSERT_EQ(0, ip_view(NS2, self->env.a2, SPI_OUT, &in));
 	EXPECT_EQ(25, out.oseq);
 	EXPECT_EQ(25, in.seq);
 
@@ -498,12 +498,12 @@ TEST_F(sa, set_outbound_moves_next_packet)
 	st = msg_ext(&reply, SADB_X_EXT_REPLAY_STATE);
 	ASSERT_NE(NULL, st);
 	EXPECT_EQ(target, st->sadb_x_replay_state_oseq);
-	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &out));
+	ASSERT_EQ(0, ip_view(NS1, self->env.a2, SPI_OUT, &out));
 	EXPECT_EQ(target, out.oseq);
 
 	send_packets(self->tx, 1);
 	settle(self->env.a2, target + 1);
-	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &in));
+	ASSERT_EQ(0, ip_view(NS2, self->env.a2, SPI_OUT, &in));
 	EXPECT_EQ(target + 1, in.seq);
 	EXPECT_EQ(0, in.replay_window_errors);
 }
@@ -523,7 +523,7 @@ TEST_F(sa, set_inbound_refuses_old_packets)
 	st->sadb_x_replay_state_bitmap[0] = 1;
 	ASSERT_EQ(0, set_replay(self->req2, self->env.a1, self->env.a2, self->env.family,
 				SPI_OUT, st, NULL, NULL));
-	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &before));
+	ASSERT_EQ(0, ip_view(NS2, self->env.a2, SPI_OUT, &before));
 	EXPECT_EQ(top, before.seq);
 
 	/* Sequence number 3 is now behind the window: dropped. An ESN SA
@@ -531,7 +531,7 @@ TEST_F(sa, set_inbound_refuses_old_packets)
 	 */
 	send_packets(self->tx, 1);
 	usleep(200000);
-	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view(NS2, self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(top, after.seq);
 	EXPECT_EQ(before.replay_window_errors + before.integrity_failures + 1,
 		  after.replay_window_errors + after.integrity_failures);
@@ -542,7 +542,7 @@ TEST_F(sa, set_inbound_refuses_old_packets)
 				NULL));
 	send_packets(self->tx, 1);
 	settle(self->env.a2, top + 1);
-	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view(NS2, self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(top + 1, after.seq);
 }
 
@@ -573,7 +573,7 @@ TEST_F(sa, rewind_refused_and_nothing_changes)
 
 	send_packets(self->tx, 5);
 	settle(self->env.a2, 5);
-	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &before));
+	ASSERT_EQ(0, ip_view(NS1, self->env.a2, SPI_OUT, &before));
 
 	EXPECT_EQ(ERANGE, set_replay(self->req1, self->env.a1, self->env.a2,
 				     self->env.family, SPI_OUT,
@@ -581,9 +581,9 @@ TEST_F(sa, rewind_refused_and_nothing_changes)
 	EXPECT_EQ(ERANGE, set_replay(self->req2, self->env.a1, self->env.a2,
 				     self->env.family, SPI_OUT,
 				     state_of(&self->env, &buf, 0, 4), NULL, NULL));
-	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view(NS1, self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(before.oseq, after.oseq);
-	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view(NS2, self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(5, after.seq);
 }
 
@@ -596,7 +596,7 @@ TEST_F(sa, malformed_set_replay_refused)
 
 	send_packets(self->tx, 3);
 	settle(self->env.a2, 3);
-	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &before));
+	ASSERT_EQ(0, ip_view(NS1, self->env.a2, SPI_OUT, &before));
 
 #define SET_EXPECT(err, build) do {					\
 		msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);	\
@@ -661,9 +661,9 @@ TEST_F(sa, malformed_set_replay_refused)
 					    self->env.window + 32); }));
 #undef SET_EXPECT
 
-	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view(NS1, self->env.a2, SPI_OUT, &after));
 	EXPECT_EQ(before.oseq, after.oseq);
-	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &after));
+	ASSERT_EQ(0, ip_view(NS1, self->env.a2, SPI_OUT, &after));
 	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
 	msg_add_sa_id(&m, SPI_OUT, self->env.family, self->env.a1, self->env.a2);
 	ASSERT_EQ(0, pfkey_request(self->req1, &m, &buf));
@@ -705,10 +705,10 @@ TEST_F(sa, counters_at_2_to_the_32)
 		EXPECT_EQ(NULL, st);
 	}
 
-	ASSERT_EQ(0, ip_view("ns1", self->env.a2, SPI_OUT, &out));
+	ASSERT_EQ(0, ip_view(NS1, self->env.a2, SPI_OUT, &out));
 	EXPECT_EQ(last, out.oseq);
 	settle(self->env.a2, last);
-	ASSERT_EQ(0, ip_view("ns2", self->env.a2, SPI_OUT, &in));
+	ASSERT_EQ(0, ip_view(NS2, self->env.a2, SPI_OUT, &in));
 	EXPECT_EQ(last, in.seq);
 	EXPECT_EQ(0, in.replay_window_errors);
 }
@@ -727,7 +727,7 @@ TEST_F(sa, set_replay_tells_netlink_listeners)
 	struct msg st;
 	ssize_t n;
 
-	pfd.fd = open_in_netns("ns1", AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
+	pfd.fd = open_in_netns(NS1, AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
 	ASSERT_LE(0, pfd.fd);
 	ASSERT_EQ(0, bind(pfd.fd, (void *)&nl, sizeof(nl)));
 
@@ -778,7 +778,7 @@ TEST_F(sa, promiscuous_legacy_socket_sees_nothing_new)
 	struct msg m, got;
 	int promisc, seen = 0;
 
-	promisc = pfkey_open("ns1");
+	promisc = pfkey_open(NS1);
 	ASSERT_LE(0, promisc);
 	msg_init(&m, SADB_X_PROMISC, 1);
 	ASSERT_EQ(0, send(promisc, m.words, msg_len(&m), 0) < 0);
@@ -813,8 +813,8 @@ TEST_F(sa, delete_with_timer_pending)
 
 	ASSERT_EQ(0, set_thresh(&self->env, self->req1, SPI_OUT, 0, 50));
 	send_packets(self->tx, 2);
-	ASSERT_EQ(0, sh("ip -n ns1 xfrm state delete dst %s proto esp spi 0x%x",
-			self->env.a2, SPI_OUT));
+	ASSERT_EQ(0, sh("ip -n %s xfrm state delete dst %s proto esp spi 0x%x",
+			NS1, self->env.a2, SPI_OUT));
 	usleep(200000);
 	drain(self->listen1);
 	EXPECT_EQ(NULL, next_notify(self->listen1, &m, SPI_OUT, 300));
@@ -825,7 +825,7 @@ TEST(register_rules)
 	struct msg m;
 	int fd;
 
-	fd = pfkey_open("ns3");
+	fd = pfkey_open(NS3);
 	ASSERT_LE(0, fd);
 	msg_init(&m, SADB_X_REPLAY_REGISTER, SADB_SATYPE_ESP);
 	EXPECT_EQ(EINVAL, pfkey_request(fd, &m, NULL));
@@ -848,7 +848,7 @@ TEST(replay_extensions_only_where_used)
 	struct msg m;
 	int fd;
 
-	fd = pfkey_open("ns3");
+	fd = pfkey_open(NS3);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pfkey_register_replay(fd));
 	msg_init(&m, SADB_GET, SADB_SATYPE_ESP);
@@ -883,10 +883,10 @@ TEST(thresholds_at_add_and_update)
 	struct msg m, reply;
 	int fd;
 
-	fd = pfkey_open("ns3");
+	fd = pfkey_open(NS3);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pfkey_register_replay(fd));
-	sh("ip -n ns3 xfrm state flush");
+	sh("ip -n %s xfrm state flush", NS3);
 	ASSERT_EQ(0, pfkey_add_sa(fd, SADB_ADD, AF_INET, 0x3001, "10.9.0.1",
 				  "10.9.0.2", 5, 2000));
 	t = get_thresh(fd, &reply);
@@ -911,7 +911,7 @@ TEST(thresholds_at_add_and_update)
 	ASSERT_NE(NULL, t);
 	EXPECT_LE(1, t->sadb_x_replay_thresh_msecs);
 	EXPECT_GE(10, t->sadb_x_replay_thresh_msecs);
-	sh("ip -n ns3 xfrm state flush");
+	sh("ip -n %s xfrm state flush", NS3);
 	close(fd);
 }
 
@@ -933,10 +933,10 @@ TEST(eperm_without_cap_net_admin)
 	struct msg m;
 	int fd;
 
-	fd = pfkey_open("ns3");
+	fd = pfkey_open(NS3);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, drop_net_admin());
-	EXPECT_GT(0, pfkey_open("ns3"));
+	EXPECT_GT(0, pfkey_open(NS3));
 	EXPECT_EQ(EPERM, pfkey_register_replay(fd));
 	msg_init(&m, SADB_X_SET_REPLAY, SADB_SATYPE_ESP);
 	msg_add_sa_id(&m, 0x3001, AF_INET, "10.9.0.1", "10.9.0.2");

@@ -5,7 +5,7 @@
  * SAs. Apart from pfkey_replay so that a slow kernel (sanitizers, lockdep)
  * can run it alone, for longer.
  *
- * Needs the namespaces pfkey_replay.sh makes (ns1 is used).
+ * Needs the namespaces pfkey_replay.sh makes (the first is used).
  */
 #define _GNU_SOURCE
 #include <linux/netlink.h>
@@ -19,7 +19,7 @@
 /* An AES-GCM ESN SA in ns1 with a 4096-packet window. */
 static int add_esn_4096(uint32_t spi)
 {
-	return sh("ip -n ns1 xfrm state add %s spi 0x%x %s %s %s 128",
+	return sh("ip -n %s xfrm state add %s spi 0x%x %s %s %s 128", NS1,
 		  "src 10.0.0.1 dst 10.0.0.2 proto esp", spi,
 		  "mode transport replay-window 4096 flag esn",
 		  "aead 'rfc4106(gcm(aes))'", gcm_key);
@@ -103,16 +103,16 @@ TEST_F_TIMEOUT(stress, dump_while_newae_resizes_window, STRESS_SECONDS_MAX + 60)
 
 	ASSERT_LT(0, seconds);
 	ASSERT_GE(STRESS_SECONDS_MAX, seconds);
-	sh("ip -n ns1 xfrm state flush");
+	sh("ip -n %s xfrm state flush", NS1);
 	/* Enough SAs that a slow reader's dump goes on from recvmsg(). */
 	for (i = 0; i < 16; i++)
 		ASSERT_EQ(0, add_esn_4096(0x4001 + i));
-	fd = pfkey_open("ns1");
+	fd = pfkey_open(NS1);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pfkey_register_replay(fd));
 	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 				sizeof(rcvbuf)));
-	cycler.nl = open_in_netns("ns1", AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
+	cycler.nl = open_in_netns(NS1, AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
 	ASSERT_LE(0, cycler.nl);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, cycle_window, &cycler));
 
@@ -154,7 +154,7 @@ TEST_F_TIMEOUT(stress, dump_while_newae_resizes_window, STRESS_SECONDS_MAX + 60)
 	EXPECT_EQ(0, bad);
 	close(cycler.nl);
 	close(fd);
-	sh("ip -n ns1 xfrm state flush");
+	sh("ip -n %s xfrm state flush", NS1);
 }
 
 static void __attribute__((constructor)) skip_unless_supported(void)
