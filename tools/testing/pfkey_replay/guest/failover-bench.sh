@@ -28,15 +28,7 @@ setup() {
 
 config() {
 	local name=$1 role=$2 me=$3 other=$4 backend=$5
-	cat >$work/$name.toml <<CONF
-node = "$name"
-role = "$role"
-[sync]
-listen = "$me:7500"
-peers = ["$other:7500"]
-certificate = "$work/$name.crt"
-key = "$work/$name.key"
-ca = "$work/ca.crt"
+	safailover_toml $work $name $role $me $other - <<CONF
 [replay]
 backend = "$backend"
 packets = 1000

@@ -51,16 +51,7 @@ certificates() {
 config() {
 	local name=$1 role=$2 addr=$3 peer_addr=$4 cert=${5:-$1} peer_name=gw1
 	[ "$name" != gw1 ] || peer_name=gw2
-	cat >$work/$name.toml <<CONF
-node = "$name"
-role = "$role"
-[sync]
-listen = "$addr:7500"
-peers = ["$peer_addr:7500"]
-certificate = "$work/$cert.crt"
-key = "$work/$cert.key"
-ca = "$work/ca.crt"
-peer_names = ["$peer_name"]
+	safailover_toml $work $name $role $addr $peer_addr $peer_name $cert <<CONF
 heartbeat_ms = 200
 # TCG on a loaded host: a stand-down (dumps, blocking, reads) can take
 # longer than the default second, and the VM can stall for two or three

@@ -207,17 +207,7 @@ load_conns() { swanctl "$1" --load-all --file $work/$1/swanctl/swanctl.conf; }
 
 safailover_conf() {
 	local name=$1 addr=$2 other=$3 peer_name=$4 role=$5
-	cat >$work/$name.toml <<CONF
-node = "$name"
-role = "$role"
-sa_owner = "ike"
-[sync]
-listen = "$addr:7500"
-peers = ["$other:7500"]
-certificate = "$work/$name.crt"
-key = "$work/$name.key"
-ca = "$work/ca.crt"
-peer_names = ["$peer_name"]
+	safailover_toml $work $name $role $addr $other $peer_name $name ike <<CONF
 heartbeat_ms = 200
 [replay]
 backend = "$backend"

@@ -117,6 +117,33 @@ make_pki() {
 	done
 }
 
+# DIR/NAME.toml: safailover's config for node NAME of ROLE, on the sync
+# channel at ADDR:7500 with its one peer at PEER_ADDR:7500, whose
+# certificate names PEER_NAME ("-": not checked), with CERT's certificate
+# (default NAME) of DIR's PKI (make_pki). SA_OWNER, when given, is its
+# sa_owner. Lines on stdin follow the [sync] table's keys: further ones of
+# its own, then [replay] and the rest.
+# Usage: safailover_toml DIR NAME ROLE ADDR PEER_ADDR PEER_NAME [CERT [SA_OWNER]] <REST
+safailover_toml() {
+	local dir=$1 name=$2 role=$3 addr=$4 peer_addr=$5 peer_name=$6 cert=${7:-$2}
+	local owner=${8:-}
+	{
+		echo "node = \"$name\""
+		echo "role = \"$role\""
+		[ -z "$owner" ] || echo "sa_owner = \"$owner\""
+		cat <<CONF
+[sync]
+listen = "$addr:7500"
+peers = ["$peer_addr:7500"]
+certificate = "$dir/$cert.crt"
+key = "$dir/$cert.key"
+ca = "$dir/ca.crt"
+CONF
+		[ "$peer_name" = - ] || echo "peer_names = [\"$peer_name\"]"
+		cat
+	} >"$dir/$name.toml"
+}
+
 # The AES-GCM transport SAs between ns-pair.sh's ns1 (10.0.0.1) and ns2
 # (10.0.0.2), in both: SPI 0x1001 from ns1 to ns2, 0x2001 back; window 32.
 esp_pair_sas() {
