@@ -48,9 +48,11 @@ certificates() {
 	make_pki $work ca gw1 gw2 gw3 && make_pki $work rogue intruder
 }
 
+# gw1 also accepts a gw4, of which no certificate exists: a Hello that
+# claims to be gw4 must come with a certificate that names it.
 config() {
 	local name=$1 role=$2 addr=$3 peer_addr=$4 cert=${5:-$1} peer_name=gw1
-	[ "$name" != gw1 ] || peer_name=gw2
+	[ "$name" != gw1 ] || peer_name=gw2,gw4
 	safailover_toml $work $name $role $addr $peer_addr $peer_name $cert <<CONF
 heartbeat_ms = 200
 # TCG on a loaded host: a stand-down (dumps, blocking, reads) can take
@@ -285,6 +287,18 @@ check other_certificate_of_ca_refused wait_until 30 count_above $work/gw1.log ev
 kill $gw3 2>/dev/null
 wait $gw3
 check other_certificate_gets_nothing sh -c "! grep -q 'event=peer_hello\|event=synced' $work/gw3.log"
+
+# gw2's certificate, from gw2's address, saying Hello as gw4: a name gw1
+# accepts, but not one this certificate carries. Refused after the
+# handshake, and it gets no snapshot.
+config gw4 standby 10.2.0.2 10.2.0.1 gw2
+sed -i "s|$work/gw4.sock|$work/gw4-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9480|; s|^listen = \"10.2.0.2:7500\"|listen = \"10.2.0.2:7503\"|" $work/gw4.toml
+timeout 60 $ip netns exec gw2 $safailover run --config $work/gw4.toml 2>$work/gw4.log &
+gw4=$!
+check hello_name_bound_to_certificate wait_until 30 grep -q 'hello from node gw4, which its certificate does not name' $work/gw1.log
+kill $gw4 2>/dev/null
+wait $gw4
+check hello_of_another_name_gets_nothing sh -c "! grep -q 'event=synced' $work/gw4.log"
 
 # Malformed frames from a peer with a good certificate: dropped, logged,
 # and the real standby's channel is not disturbed.

@@ -119,7 +119,8 @@ make_pki() {
 
 # DIR/NAME.toml: safailover's config for node NAME of ROLE, on the sync
 # channel at ADDR:7500 with its one peer at PEER_ADDR:7500, whose
-# certificate names PEER_NAME ("-": not checked), with CERT's certificate
+# certificate names PEER_NAME (a comma-separated list: any of them; "-":
+# not checked), with CERT's certificate
 # (default NAME) of DIR's PKI (make_pki). SA_OWNER, when given, is its
 # sa_owner. Lines on stdin follow the [sync] table's keys: further ones of
 # its own, then [replay] and the rest.
@@ -139,7 +140,7 @@ certificate = "$dir/$cert.crt"
 key = "$dir/$cert.key"
 ca = "$dir/ca.crt"
 CONF
-		[ "$peer_name" = - ] || echo "peer_names = [\"$peer_name\"]"
+		[ "$peer_name" = - ] || echo "peer_names = [\"${peer_name//,/\", \"}\"]"
 		cat
 	} >"$dir/$name.toml"
 }
