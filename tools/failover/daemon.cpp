@@ -22,6 +22,7 @@
 #include "pair_release.hpp"
 #include "peer_links.hpp"
 #include "shadow_table.hpp"
+#include "standby_state.hpp"
 #include "stall_watch.hpp"
 #include "stand_down.hpp"
 #include "sync_link.hpp"
@@ -245,12 +246,9 @@ private:
 						  {"reason", why.message()}});
 		// The snapshot this link was sending will not end: its next one
 		// starts over on another.
-		const bool snapshot_lost = links_[i].conn.fd() == snapshot_fd_;
+		const int fd = links_[i].conn.fd();
 		links_.erase(links_.begin() + static_cast<std::ptrdiff_t>(i));
-		if (snapshot_lost) {
-			snapshot_fd_ = -1;
-			shadow_.interrupt();
-		}
+		standby_.link_lost(fd);
 		if (role_ == Role::standby)
 			dialer_.back_off(Clock::now());
 	}
@@ -347,7 +345,7 @@ private:
 			if (role_ == Role::active && l.remote == Role::standby)
 				return send_snapshot(l);
 			if (role_ == Role::standby && l.remote == Role::active) {
-				shadow_final_ = false;
+				standby_.spend_release();
 				return hand_back_counters(l);
 			}
 			if (role_ == Role::standby)
@@ -358,9 +356,7 @@ private:
 			return handle_as_active(l, body);
 		if (l.remote == Role::standby)
 			return handle_standby_peer(l, body);
-		if (std::holds_alternative<SnapshotBegin>(body))
-			snapshot_fd_ = l.conn.fd();
-		return handle_as_standby(body);
+		return heard(l, body);
 	}
 
 	void drop_superseded()
@@ -400,14 +396,14 @@ private:
 			return release_to_standby(l);
 		if (!l.asked_to_release)
 			return Error{EPROTO, "numbers from a standby that was not asked for them"};
-		if (auto *u = std::get_if<ReplayUpdate>(&body))
-			return apply(*u);
-		if (auto *r = std::get_if<Release>(&body)) {
+		if (std::holds_alternative<ReplayUpdate>(body))
+			return heard(l, body);
+		if (std::holds_alternative<Release>(body)) {
 			// Asked while wanted active, answered after it no longer is:
 			// not kept, for it could outlive the other node's next takeover.
 			if (!wanted_active_)
 				return Error{ESHUTDOWN, "released by the standby " + l.node + ", no longer wanted"};
-			return apply(*r);
+			return heard(l, body);
 		}
 		return Error{EPROTO, "a standby sent a frame only an active sends"};
 	}
@@ -422,7 +418,7 @@ private:
 			std::any_of(links_.begin(), links_.end(), [](const Link &o) {
 				return o.hello_received && o.remote == Role::active && o.superseded.empty();
 			});
-		facts.numbers_final = stood_down_complete_ || synced_;
+		facts.numbers_final = stood_down_complete_ || standby_.synced();
 		return failover::release_refusal(facts, tables_);
 	}
 
@@ -439,14 +435,14 @@ private:
 			send(l, u);
 			sent++;
 		}
-		for (const auto &[key, sa] : shadow_.view().sas) {
+		for (const auto &[key, sa] : standby_.view().sas) {
 			send(l, ReplayUpdate{sa.id, sa.thresh, sa.state, observed_now_ns()});
 			sent++;
 		}
 		send(l, Release{epoch_});
 		// Vouched for and given away: a Release this node holds (from
 		// the other node's earlier stand-down) is spent.
-		shadow_final_ = false;
+		standby_.spend_release();
 		log("info", "released_to_standby", {{"node", l.node}, {"numbers", std::to_string(sent)}});
 		// As an active's stand-down: the other end closes after the
 		// Release; wait for that rather than reset it.
@@ -482,68 +478,41 @@ private:
 	}
 
 	// ---- standby ----
-	Result<std::monostate> handle_as_standby(Body &body)
+	// A frame of an active (or numbers and a Release from a standby peer
+	// that was asked for them), into this standby's state.
+	Result<std::monostate> heard(Link &l, Body &body)
 	{
-		return std::visit([&](auto &b) { return apply(b); }, body);
-	}
-
-	Result<std::monostate> apply(SnapshotBegin &b)
-	{
-		shadow_final_ = false;
-		shadow_.begin_snapshot(b);
-		std::lock_guard g(metrics_.lock);
-		metrics_.snapshots++;
+		const auto *release = std::get_if<Release>(&body);
+		const std::uint64_t release_epoch = release ? release->epoch : 0;
+		auto change = standby_.apply(body, l.conn.fd(), Clock::now());
+		if (!change)
+			return change.error();
+		switch (*change) {
+		case StandbyState::Change::snapshot_began: {
+			std::lock_guard g(metrics_.lock);
+			metrics_.snapshots++;
+			break;
+		}
+		case StandbyState::Change::numbers: {
+			notes_in_window_++;
+			std::lock_guard g(metrics_.lock);
+			metrics_.notifications++;
+			break;
+		}
+		case StandbyState::Change::released:
+			return released(release_epoch);
+		case StandbyState::Change::snapshot_ended:
+		case StandbyState::Change::none:
+			break;
+		}
 		return std::monostate{};
 	}
 
-	Result<std::monostate> apply(SnapshotEnd &)
+	Result<std::monostate> released(std::uint64_t epoch)
 	{
-		snapshot_fd_ = -1;
-		if (shadow_.end_snapshot())
-			synced_ = true;
-		return std::monostate{};
-	}
-
-	Result<std::monostate> apply(SaRecord &r)
-	{
-		shadow_.sa(std::move(r.netlink));
-		return std::monostate{};
-	}
-
-	Result<std::monostate> apply(SaDelete &d)
-	{
-		shadow_.sa_deleted(d.id);
-		return std::monostate{};
-	}
-
-	Result<std::monostate> apply(PolicyRecord &p)
-	{
-		shadow_.policy(std::move(p.netlink));
-		return std::monostate{};
-	}
-
-	Result<std::monostate> apply(PolicyDelete &p)
-	{
-		shadow_.policy_deleted(p.netlink);
-		return std::monostate{};
-	}
-
-	Result<std::monostate> apply(ReplayUpdate &u)
-	{
-		shadow_.replay(u);
-		notes_in_window_++;
-		std::lock_guard g(metrics_.lock);
-		metrics_.notifications++;
-		return std::monostate{};
-	}
-
-	Result<std::monostate> apply(Release &r)
-	{
-		shadow_final_ = true;
-		released_at_ = Clock::now();
-		epoch_ = std::max(epoch_, r.epoch);
-		log("info", "released", {{"epoch", std::to_string(r.epoch)},
-					 {"sas", std::to_string(shadow_.view().sas.size())}});
+		epoch_ = std::max(epoch_, epoch);
+		log("info", "released", {{"epoch", std::to_string(epoch)},
+					 {"sas", std::to_string(standby_.view().sas.size())}});
 		// Taken up by the loop, not here: a takeover drops the links
 		// this frame is being read from.
 		if (wanted_active_)
@@ -552,14 +521,6 @@ private:
 		// releasing node waits for before it closes its end.
 		return Error{ESHUTDOWN, "released by the active"};
 	}
-
-	Result<std::monostate> apply(HandoverRequest &)
-	{
-		return Error{EPROTO, "a handover request from the active"};
-	}
-	Result<std::monostate> apply(Hello &) { return Error{EPROTO, "a second hello"}; }
-	Result<std::monostate> apply(Ack &) { return Error{EPROTO, "an ack from the active"}; }
-	Result<std::monostate> apply(Heartbeat &) { return std::monostate{}; }
 
 	void maybe_connect()
 	{
@@ -614,14 +575,11 @@ private:
 		// A Release is only as good as its age: the other node may have
 		// been told to take over again since (blind, if it could not reach
 		// this standby), so an old one is not trusted.
-		const bool fresh_release = shadow_final_ &&
-					   Clock::now() - released_at_ <= 3 * cfg_.heartbeat + 2s +
-									  cfg_.handover_timeout;
-		if (!fresh_release)
-			shadow_final_ = false;
+		const bool fresh_release = standby_.fresh_release(
+			Clock::now(), 3 * cfg_.heartbeat + 2s + cfg_.handover_timeout);
 		// An IKE daemon's node never sends a Release: nothing to wait for.
 		const bool handed_over = !ike_owned() && (fresh_release || handover());
-		shadow_final_ = false;	// spent: the next takeover asks again
+		standby_.spend_release();	// the next takeover asks again
 		// Since the active last said anything: reports it sent meanwhile
 		// never arrived.
 		const double staleness = handed_over ? 0 : seconds_since(last_active_rx_);
@@ -630,12 +588,11 @@ private:
 							  {"reason", "taking over"}});
 		links_.clear();
 		epoch_++;
-		snapshot_fd_ = -1;
-		shadow_.interrupt();
-		if (!shadow_.complete() && !handed_over)
+		standby_.stop_snapshot();
+		if (!standby_.table().complete() && !handed_over)
 			log("warning", "takeover_unsynced",
-			    {{"sas", std::to_string(shadow_.view().sas.size())}});
-		const ShadowView &view = with_unreported ? *with_unreported : shadow_.view();
+			    {{"sas", std::to_string(standby_.view().sas.size())}});
+		const ShadowView &view = with_unreported ? *with_unreported : standby_.view();
 
 		std::optional<Margins> margins;
 		if (!handed_over)
@@ -699,13 +656,12 @@ private:
 	// unknown; an empty kernel, a first start, has nothing to protect).
 	Result<ShadowView> ike_takeover_view(std::uint64_t &unreported)
 	{
-		snapshot_fd_ = -1;
-		shadow_.interrupt();
-		auto all = with_unreported_sas(shadow_.view(), *backend_, tables_, unreported);
+		standby_.stop_snapshot();
+		auto all = with_unreported_sas(standby_.view(), *backend_, tables_, unreported);
 		if (!all)
 			return Error{all.error().code,
 				     "takeover refused: the SAD cannot be read: " + all.error().message()};
-		if (!shadow_.complete() && unreported > 0)
+		if (!standby_.table().complete() && unreported > 0)
 			return Error{EAGAIN, "takeover refused: never synced, and " +
 						     std::to_string(unreported) +
 						     " SAs of unknown numbers"};
@@ -745,7 +701,7 @@ private:
 		// processed later than handover_timeout after the request may be
 		// older than a margin takeover of the node that sent it.
 		const auto deadline = Clock::now() + cfg_.handover_timeout;
-		while (!shadow_final_ && !links_.empty() && Clock::now() < deadline) {
+		while (!standby_.released() && !links_.empty() && Clock::now() < deadline) {
 			ask();
 			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
 				deadline - Clock::now());
@@ -760,14 +716,14 @@ private:
 						drop(i, r.error());
 			drop_superseded();
 		}
-		const bool in_time = shadow_final_ && Clock::now() <= deadline;
+		const bool in_time = standby_.released() && Clock::now() <= deadline;
 		log(in_time ? "info" : "warning", "handover",
 		    {{"asked", asked.empty() ? "nobody" : asked},
 		     {"result", in_time ? "final numbers received"
-				: shadow_final_ ? "numbers came too late: taking over with margins"
+				: standby_.released() ? "numbers came too late: taking over with margins"
 						: "no answer in time: taking over with margins"}});
 		if (!in_time)
-			shadow_final_ = false;
+			standby_.spend_release();
 		return in_time;
 	}
 
@@ -785,9 +741,11 @@ private:
 			return stand_down_ike_owned(why);
 		events_.reset();	// this node's own blocking is not news
 		auto down = block_and_read(tables_, feed_);
-		shadow_.replace(std::move(down.own));
+		standby_.replace(std::move(down.own));
 		stood_down_complete_ = down.complete;
-		// Otherwise the other node times out and takes over with margins.
+		// A Release promises that these numbers are final and complete;
+		// when they are not, the other node times out and takes over with
+		// margins.
 		std::uint64_t told = 0;
 		for (auto &l : links_) {
 			if (!down.complete)
@@ -825,7 +783,7 @@ private:
 	{
 		events_.reset();
 		const auto numbers = feed_.table();
-		shadow_.replace(numbers_view(numbers));
+		standby_.replace(numbers_view(numbers));
 		stood_down_complete_ = false;
 		owes_numbers_ = true;
 		log("info", "stood_down", {{"reason", why}, {"sas", std::to_string(numbers.size())},
@@ -887,10 +845,8 @@ private:
 		role_ = Role::standby;
 		replay_pending_ = false;
 		links_.clear();
-		snapshot_fd_ = -1;
 		events_.reset();
-		synced_ = false;
-		shadow_final_ = false;
+		standby_.reset();
 		last_active_rx_ = Clock::now();
 		stalled_since_active_rx_ = {};
 		dialer_.reset(Clock::now());
@@ -1015,10 +971,10 @@ private:
 			  {"esp_fence_applied", egress_.fence_applied()},
 			  {"links", links}};
 		if (role_ == Role::standby) {
-			s["synced"] = synced_;
-			s["sas"] = shadow_.view().sas.size();
-			s["policies"] = shadow_.view().policies.size();
-			s["snapshot_in_progress"] = shadow_.in_progress();
+			s["synced"] = standby_.synced();
+			s["sas"] = standby_.view().sas.size();
+			s["policies"] = standby_.view().policies.size();
+			s["snapshot_in_progress"] = standby_.table().in_progress();
 			// From an active heard on a link past its Hello; -1 without one
 			// (a link still connecting says nothing about the view).
 			double staleness = -1;
@@ -1047,7 +1003,7 @@ private:
 				       {"oseq", st.oseq}, {"seq", st.seq}, {"peak_pps", pps}});
 		};
 		if (role_ == Role::standby) {
-			for (const auto &[key, sa] : shadow_.view().sas)
+			for (const auto &[key, sa] : standby_.view().sas)
 				row(sa.id, sa.state, sa.rate.peak_pps());
 			return out;
 		}
@@ -1113,8 +1069,8 @@ private:
 			late_failures_counted_ = egress_.late_failed();
 		}
 		if (role_ == Role::standby) {
-			metrics_.sas = shadow_.view().sas.size();
-			metrics_.policies = shadow_.view().policies.size();
+			metrics_.sas = standby_.view().sas.size();
+			metrics_.policies = standby_.view().policies.size();
 		}
 	}
 
@@ -1131,16 +1087,10 @@ private:
 	std::vector<Link> links_;
 	Dialer dialer_;
 	Clock::time_point last_active_rx_ = Clock::now();
-	ShadowTable shadow_{tables_, ike_owned() ? ShadowTable::Mirror::replay_only
-						  : ShadowTable::Mirror::tables};
-	bool synced_ = false;
-	// The connection of the link whose snapshot is in progress; -1 when none.
-	int snapshot_fd_ = -1;
+	StandbyState standby_{tables_, ike_owned() ? ShadowTable::Mirror::replay_only
+						   : ShadowTable::Mirror::tables};
 	// What keepalived last told this node to be.
 	bool wanted_active_ = false;
-	// The shadow holds an active's final numbers (it sent a Release).
-	bool shadow_final_ = false;
-	Clock::time_point released_at_;
 	// A Release came while this node is wanted active; or an active was
 	// asked to hand over. Both are done by the loop, outside link reads.
 	bool takeover_due_ = false, stand_down_due_ = false;

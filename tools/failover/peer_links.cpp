@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "pfkey/message.hpp"
+
 namespace failover {
 namespace {
 

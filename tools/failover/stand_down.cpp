@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <thread>
 
+#include "kernel_tables.hpp"
+
 namespace failover {
 namespace {
 

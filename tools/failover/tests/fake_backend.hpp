@@ -40,9 +40,14 @@ public:
 		if (dump_fails)
 			return Error{ENOBUFS, "dump"};
 		std::vector<replay::SaReplay> out;
-		for (const auto &[key, sa] : sas) {
+		for (auto &[key, sa] : sas) {
 			if (sa.id.proto != proto)
 				continue;
+			if (auto s = sending_for_dumps.find(sa.id.spi);
+			    s != sending_for_dumps.end() && s->second > 0) {
+				sa.state.oseq++;
+				s->second--;
+			}
 			out.push_back(sa);
 			// af_key's dump shows no marks.
 			if (backend_kind == replay::Kind::pfkey)
@@ -110,6 +115,8 @@ public:
 	std::map<std::uint32_t, int> fail_with;	// set_state
 	std::map<std::uint32_t, int> get_fails_with;
 	std::map<std::uint32_t, replay::ReplayState> packets_before_set;
+	// SAs still sending: the next N dumps each find one packet more.
+	std::map<std::uint32_t, int> sending_for_dumps;
 	// Reads that miss an SA before it shows (installed by someone else).
 	std::map<std::uint32_t, int> missing_reads;
 	// What next_event() returns, in order.

@@ -2,6 +2,7 @@
 // A KernelSink for tests: the SAD and SPD in maps, no kernel.
 #pragma once
 
+#include <cerrno>
 #include <map>
 
 #include "kernel_tables.hpp"
@@ -23,6 +24,8 @@ public:
 	}
 	Result<std::vector<Bytes>> dump_policies() override
 	{
+		if (spd_unreadable)
+			return Error{ENOBUFS, "SPD dump"};
 		std::vector<Bytes> out;
 		for (const auto &[key, p] : policies)
 			out.push_back(p);
@@ -67,7 +70,7 @@ public:
 	std::map<SaKey, Bytes> sas;
 	std::map<Bytes, Bytes> policies;
 	int blocking = 0, installed = 0;
-	bool sad_unreadable = false, blocking_fails = false;
+	bool sad_unreadable = false, spd_unreadable = false, blocking_fails = false;
 };
 
 } // namespace failover

@@ -51,16 +51,25 @@ TEST_F(PairReleaseTest, NumbersNotKnownFinalAreRefused)
 		  release_refusal(facts, kernel).find("its numbers are not known final"));
 }
 
-TEST_F(PairReleaseTest, EveryOtherReasonRefuses)
+TEST_F(PairReleaseTest, AnUnreadableSpdIsRefused)
 {
-	for (auto change : {+[](ReleaseFacts &f) { f.ike_owned = true; },
-			    +[](ReleaseFacts &f) { f.wanted_active = true; },
-			    +[](ReleaseFacts &f) { f.peers = 2; },
-			    +[](ReleaseFacts &f) { f.active_connected = true; }}) {
-		ReleaseFacts f = facts;
-		change(f);
-		EXPECT_NE("", release_refusal(f, kernel));
-	}
+	kernel.spd_unreadable = true;
+	EXPECT_EQ(0u, release_refusal(facts, kernel).find("the SPD cannot be read: "));
+}
+
+TEST_F(PairReleaseTest, EachOtherReasonRefusesInWords)
+{
+	ReleaseFacts f = facts;
+	f.active_connected = true;
+	EXPECT_EQ("an active is connected", release_refusal(f, kernel));
+	f.peers = 2;
+	EXPECT_EQ("not one of a pair: another node may be active", release_refusal(f, kernel));
+	f.wanted_active = true;
+	EXPECT_EQ("wanted active too", release_refusal(f, kernel));
+	// First of all: with the IKE daemon's policies, nothing else counts.
+	f.ike_owned = true;
+	EXPECT_EQ("the IKE daemon owns the policies: this node cannot promise not to send",
+		  release_refusal(f, kernel));
 }
 
 } // namespace

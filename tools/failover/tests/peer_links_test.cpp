@@ -35,8 +35,8 @@ TEST(Admit, AnyOtherAddressIsRefused)
 	ASSERT_TRUE(a.refused);
 	EXPECT_EQ("not a configured peer address", *a.refused);
 	EXPECT_EQ("10.2.0.3", a.peer);
-	// The same bytes in the other family are another address.
-	EXPECT_TRUE(admit(from({"::ffff:10.2.0.2", 40000}), kPeers, 0).refused);
+	// An IPv6 address that begins with 10.2.0.2's bytes is another.
+	EXPECT_TRUE(admit(from({"a02:2::", 40000}), kPeers, 0).refused);
 }
 
 TEST(Admit, AFifthConnectionInItsHandshakeIsRefused)
@@ -44,6 +44,14 @@ TEST(Admit, AFifthConnectionInItsHandshakeIsRefused)
 	const Admission a = admit(from({"10.2.0.2", 40000}), kPeers, kMaxPendingLinks);
 	ASSERT_TRUE(a.refused);
 	EXPECT_EQ("too many connections in their handshake", *a.refused);
+}
+
+// A stranger hears that it is one, whatever the others are doing.
+TEST(Admit, AStrangerIsRefusedAsOneWhenHandshakesAreFull)
+{
+	const Admission a = admit(from({"10.2.0.3", 40000}), kPeers, kMaxPendingLinks);
+	ASSERT_TRUE(a.refused);
+	EXPECT_EQ("not a configured peer address", *a.refused);
 }
 
 TEST(Admit, AnAddressOfNoFamilyIsRefusedAndNamedSo)
@@ -65,6 +73,18 @@ TEST(Dialer, DialsThePeersInTurn)
 	EXPECT_TRUE(d.due(kPeers, t + 100ms));
 	EXPECT_EQ(kPeers[1], d.next(kPeers, t + 100ms));
 	EXPECT_EQ(kPeers[0], d.next(kPeers, t + 200ms));
+}
+
+// A dial that connects keeps the wait the failures before it made.
+TEST(Dialer, ADialAfterFailuresKeepsTheLongerWait)
+{
+	Dialer d;
+	const auto t = Dialer::Clock::now();
+	d.back_off(t);
+	d.back_off(t);
+	(void)d.next(kPeers, t);
+	EXPECT_FALSE(d.due(kPeers, t + 399ms));
+	EXPECT_TRUE(d.due(kPeers, t + 400ms));
 }
 
 TEST(Dialer, NobodyToDialIsNeverDue)

@@ -76,6 +76,34 @@ TEST_F(StandDownTest, AnUnreadableSadIsNoCompleteStandDown)
 		EXPECT_TRUE(sa.record.empty());
 }
 
+// Packets past the policy lookup before it blocked still take numbers:
+// the numbers are read until they stop moving.
+TEST_F(StandDownTest, TheNumbersAreReadUntilTheyStopMoving)
+{
+	backend.sending_for_dumps[0x2001] = 3;
+	const StoodDown down = block_and_read(kernel, feed);
+	EXPECT_EQ(13u, backend.state(0x2001).oseq);
+	bool seen = false;
+	for (const auto &u : down.final_numbers) {
+		if (u.id.spi != 0x2001)
+			continue;
+		seen = true;
+		EXPECT_EQ(13u, u.state.oseq);
+	}
+	EXPECT_TRUE(seen);
+	EXPECT_TRUE(down.complete);
+}
+
+TEST_F(StandDownTest, AnUnreadableSpdIsNoCompleteStandDown)
+{
+	kernel.spd_unreadable = true;
+	const StoodDown down = block_and_read(kernel, feed);
+	EXPECT_FALSE(down.complete);
+	EXPECT_EQ(1u, down.failed);
+	EXPECT_EQ(0u, down.blocked);
+	EXPECT_EQ(2u, down.own.sas.size());
+}
+
 TEST_F(StandDownTest, TheNumbersAloneMakeAViewWithoutRecords)
 {
 	const ShadowView view = numbers_view(feed.table());
