@@ -316,23 +316,11 @@ private:
 	Result<std::monostate> handle(Link &l, Body body)
 	{
 		if (!l.hello_received) {
-			auto *hello = std::get_if<Hello>(&body);
-			if (!hello)
-				return Error{EPROTO, "first frame is not a hello"};
-			if (std::find(cfg_.peer_names.begin(), cfg_.peer_names.end(), hello->node) ==
-			    cfg_.peer_names.end())
-				return Error{EACCES, "hello from node " + hello->node +
-							     ", which is not in sync.peer_names"};
-			// The name is the certificate's: one peer's certificate
-			// cannot speak for another configured node.
-			if (!l.conn.peer_certificate_names(hello->node))
-				return Error{EACCES, "hello from node " + hello->node +
-							     ", which its certificate does not name"};
-			// One node mirroring tables onto a node whose IKE daemon owns
-			// them would delete or block that daemon's policies.
-			if (hello->sa_owner != cfg_.sa_owner)
-				return Error{EPROTO, "node " + hello->node + " has another sa_owner " +
-							     "than this node: both must say the same"};
+			if (auto refused = hello_refusal(body, cfg_, [&](const std::string &node) {
+				    return l.conn.peer_certificate_names(node);
+			    }))
+				return *refused;
+			const auto *hello = std::get_if<Hello>(&body);
 			if (auto second = keep_one_link(links_, l, cfg_.node, hello->node))
 				return *second;
 			l.hello_received = true;

@@ -78,6 +78,24 @@ void Dialer::reset(Clock::time_point now)
 	next_ = now;
 }
 
+std::optional<Error> hello_refusal(const Body &first, const Config &cfg,
+				   const std::function<bool(const std::string &)> &certificate_names)
+{
+	const auto *hello = std::get_if<Hello>(&first);
+	if (!hello)
+		return Error{EPROTO, "first frame is not a hello"};
+	if (std::find(cfg.peer_names.begin(), cfg.peer_names.end(), hello->node) ==
+	    cfg.peer_names.end())
+		return Error{EACCES, "hello from node " + hello->node + ", which is not in sync.peer_names"};
+	if (!certificate_names(hello->node))
+		return Error{EACCES,
+			     "hello from node " + hello->node + ", which its certificate does not name"};
+	if (hello->sa_owner != cfg.sa_owner)
+		return Error{EPROTO, "node " + hello->node +
+					     " has another sa_owner than this node: both must say the same"};
+	return std::nullopt;
+}
+
 bool has_own_link(const std::vector<Link> &links)
 {
 	return std::any_of(links.begin(), links.end(),

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <sys/socket.h>
@@ -64,6 +65,15 @@ private:
 // inbound connection (anyone at a peer's address can open one) must not
 // keep this node from connecting out.
 bool has_own_link(const std::vector<Link> &links);
+
+// Why a link's first frame is refused; nullopt when it is not. It must
+// be a Hello from a node of sync.peer_names whose certificate names it
+// (@certificate_names: one peer's certificate cannot speak for another
+// configured node), with this node's sa_owner (a node mirroring tables
+// onto one whose IKE daemon owns them would delete or block that daemon's
+// policies).
+std::optional<Error> hello_refusal(const Body &first, const Config &cfg,
+				   const std::function<bool(const std::string &)> &certificate_names);
 
 // One link per node (keeps_newer_link): @l, which just said Hello as
 // @node, against the other links of @links to that node. EALREADY when

@@ -107,5 +107,61 @@ TEST(Dialer, FailuresDoubleTheWaitUpToTwoSeconds)
 	EXPECT_TRUE(d.due(kPeers, t));
 }
 
+class HelloRefusal : public ::testing::Test {
+protected:
+	void SetUp() override { cfg.peer_names = {"gw2", "gw4"}; }
+	std::optional<Error> refusal(const Body &first)
+	{
+		return hello_refusal(first, cfg,
+				     [&](const std::string &node) { return node == certificate_names; });
+	}
+	Hello hello(const std::string &node)
+	{
+		return Hello{Role::standby, 1, node, SaOwner::safailover};
+	}
+
+	Config cfg;
+	std::string certificate_names = "gw2";
+};
+
+TEST_F(HelloRefusal, AConfiguredNodeItsCertificateNamesIsLetIn)
+{
+	EXPECT_FALSE(refusal(hello("gw2")));
+}
+
+TEST_F(HelloRefusal, AnyOtherFirstFrameIsRefused)
+{
+	const auto r = refusal(Heartbeat{});
+	ASSERT_TRUE(r);
+	EXPECT_EQ(EPROTO, r->code);
+}
+
+TEST_F(HelloRefusal, ANodeNotConfiguredIsRefused)
+{
+	certificate_names = "gw3";
+	const auto r = refusal(hello("gw3"));
+	ASSERT_TRUE(r);
+	EXPECT_EQ(EACCES, r->code);
+	EXPECT_NE(std::string::npos, r->context.find("which is not in sync.peer_names"));
+}
+
+// gw2's certificate cannot speak for gw4, though gw4 is configured too.
+TEST_F(HelloRefusal, AConfiguredNodeItsCertificateDoesNotNameIsRefused)
+{
+	const auto r = refusal(hello("gw4"));
+	ASSERT_TRUE(r);
+	EXPECT_EQ(EACCES, r->code);
+	EXPECT_NE(std::string::npos, r->context.find("which its certificate does not name"));
+}
+
+TEST_F(HelloRefusal, AnotherSaOwnerIsRefused)
+{
+	Hello h = hello("gw2");
+	h.sa_owner = SaOwner::ike;
+	const auto r = refusal(h);
+	ASSERT_TRUE(r);
+	EXPECT_EQ(EPROTO, r->code);
+}
+
 } // namespace
 } // namespace failover
