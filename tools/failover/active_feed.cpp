@@ -114,7 +114,8 @@ std::vector<ReplayUpdate> ActiveFeed::table()
 	return out;
 }
 
-Result<ActiveFeed::Snapshot> ActiveFeed::snapshot(bool records)
+Result<ActiveFeed::SnapshotSize> ActiveFeed::snapshot(bool records,
+						      const std::function<void(Body)> &emit)
 {
 	auto sas = tables_.dump_sas();
 	auto policies = tables_.dump_policies();
@@ -126,20 +127,19 @@ Result<ActiveFeed::Snapshot> ActiveFeed::snapshot(bool records)
 		sas->clear();
 		policies->clear();
 	}
-	Snapshot s;
-	s.sas = sas->size();
-	s.policies = policies->size();
-	s.frames.reserve(s.sas + s.policies + 2);
-	s.frames.emplace_back(SnapshotBegin{static_cast<std::uint32_t>(s.sas),
-					    static_cast<std::uint32_t>(s.policies)});
+	const SnapshotSize size{sas->size(), policies->size()};
+	emit(SnapshotBegin{static_cast<std::uint32_t>(size.sas),
+			   static_cast<std::uint32_t>(size.policies)});
 	for (auto &sa : *sas)
-		s.frames.emplace_back(SaRecord{std::move(sa)});
+		emit(SaRecord{std::move(sa)});
+	sas->clear();
 	for (auto &p : *policies)
-		s.frames.emplace_back(PolicyRecord{std::move(p)});
+		emit(PolicyRecord{std::move(p)});
+	policies->clear();
 	for (auto &u : table())
-		s.frames.emplace_back(std::move(u));
-	s.frames.emplace_back(SnapshotEnd{});
-	return s;
+		emit(std::move(u));
+	emit(SnapshotEnd{});
+	return size;
 }
 
 ActiveFeed::Notifications ActiveFeed::drain(std::size_t max_events)

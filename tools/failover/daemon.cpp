@@ -11,11 +11,13 @@
 
 #include "log.hpp"
 #include "stall_watch.hpp"
+#include "takeover.hpp"
 
 namespace failover {
-namespace {
 
 using namespace std::chrono_literals;
+
+namespace {
 
 volatile std::sig_atomic_t stop_requested = 0;
 
@@ -296,7 +298,7 @@ Result<std::monostate> DaemonImpl::handle(Link &l, Body body)
 		return handle_as_active(l, body);
 	if (l.remote == Role::standby)
 		return handle_standby_peer(l, body);
-	return heard(l, body);
+	return heard(body, l.conn.fd());
 }
 
 void DaemonImpl::drop_superseded()
@@ -333,11 +335,11 @@ Result<std::monostate> DaemonImpl::handle_as_active(Link &l, const Body &body)
 // ---- standby ----
 // A frame of an active (or numbers and a Release from a standby peer
 // that was asked for them), into this standby's state.
-Result<std::monostate> DaemonImpl::heard(Link &l, Body &body)
+Result<std::monostate> DaemonImpl::heard(Body &body, int link_fd)
 {
 	const auto *release = std::get_if<Release>(&body);
 	const std::uint64_t release_epoch = release ? release->epoch : 0;
-	auto change = standby_.apply(body, l.conn.fd(), Clock::now());
+	auto change = standby_.apply(body, link_fd, Clock::now());
 	if (!change)
 		return change.error();
 	switch (*change) {
@@ -435,12 +437,11 @@ Result<std::monostate> DaemonImpl::send_snapshot(Link &l)
 {
 	// SAs owned by an IKE daemon: their records (and keys) are its
 	// HA's to sync; only the numbers go.
-	auto snapshot = feed_.snapshot(!ike_owned());
+	const auto begins_at = l.conn.bytes_sent + l.conn.queued();
+	auto snapshot = feed_.snapshot(!ike_owned(), [&](Body frame) { send(l, std::move(frame)); });
 	if (!snapshot)
 		return snapshot.error();
-	l.snapshot_begins_at = l.conn.bytes_sent + l.conn.queued();
-	for (auto &frame : snapshot->frames)
-		send(l, std::move(frame));
+	l.snapshot_begins_at = begins_at;
 	l.snapshot_ends_at = l.conn.bytes_sent + l.conn.queued();
 	log("info", "snapshot_sent", {{"peer", l.conn.peer}, {"node", l.node},
 				      {"sas", std::to_string(snapshot->sas)},

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "shadow_table.hpp"
+
 namespace failover {
 
 using nlohmann::json;

@@ -92,7 +92,9 @@ private:
 	void move_late_sa(const replay::SaId &id) { (void)egress_.sa_appeared(id); }
 
 	// ---- daemon.cpp: as standby ----
-	Result<std::monostate> heard(Link &l, Body &body);
+	// @link_fd: the link's socket; -1 for a standby peer's, which sends
+	// no snapshot.
+	Result<std::monostate> heard(Body &body, int link_fd);
 	Result<std::monostate> released(std::uint64_t epoch);
 
 	// ---- daemon_roles.cpp ----

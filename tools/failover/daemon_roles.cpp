@@ -50,13 +50,13 @@ Result<std::monostate> DaemonImpl::handle_standby_peer(Link &l, Body &body)
 	if (!l.asked_to_release)
 		return Error{EPROTO, "numbers from a standby that was not asked for them"};
 	if (std::holds_alternative<ReplayUpdate>(body))
-		return heard(l, body);
+		return heard(body, -1);
 	if (std::holds_alternative<Release>(body)) {
 		// Asked while wanted active, answered after it no longer is:
 		// not kept, for it could outlive the other node's next takeover.
 		if (!wanted_active_)
 			return Error{ESHUTDOWN, "released by the standby " + l.node + ", no longer wanted"};
-		return heard(l, body);
+		return heard(body, -1);
 	}
 	return Error{EPROTO, "a standby sent a frame only an active sends"};
 }

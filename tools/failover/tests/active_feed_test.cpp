@@ -73,16 +73,17 @@ TEST_F(ActiveFeedTest, ASnapshotIsBeginRecordsNumbersEnd)
 {
 	backend.add(kernel, 0x2001, numbers(10, 0));
 	ASSERT_TRUE(kernel.install_policy(sample_newpolicy()).ok());
-	auto s = feed.snapshot(true);
+	std::vector<Body> frames;
+	auto s = feed.snapshot(true, [&](Body b) { frames.push_back(std::move(b)); });
 	ASSERT_TRUE(s);
 	EXPECT_EQ(1u, s->sas);
 	EXPECT_EQ(1u, s->policies);
-	ASSERT_EQ(5u, s->frames.size());
-	EXPECT_EQ((SnapshotBegin{1, 1}), std::get<SnapshotBegin>(s->frames[0]));
-	EXPECT_TRUE(std::holds_alternative<SaRecord>(s->frames[1]));
-	EXPECT_TRUE(std::holds_alternative<PolicyRecord>(s->frames[2]));
-	EXPECT_EQ(10u, std::get<ReplayUpdate>(s->frames[3]).state.oseq);
-	EXPECT_TRUE(std::holds_alternative<SnapshotEnd>(s->frames[4]));
+	ASSERT_EQ(5u, frames.size());
+	EXPECT_EQ((SnapshotBegin{1, 1}), std::get<SnapshotBegin>(frames[0]));
+	EXPECT_TRUE(std::holds_alternative<SaRecord>(frames[1]));
+	EXPECT_TRUE(std::holds_alternative<PolicyRecord>(frames[2]));
+	EXPECT_EQ(10u, std::get<ReplayUpdate>(frames[3]).state.oseq);
+	EXPECT_TRUE(std::holds_alternative<SnapshotEnd>(frames[4]));
 }
 
 // An IKE daemon's SAs: its HA syncs the records, only numbers go.
@@ -90,12 +91,13 @@ TEST_F(ActiveFeedTest, ASnapshotWithoutRecordsHasOnlyNumbers)
 {
 	backend.add(kernel, 0x2001, numbers(10, 0));
 	ASSERT_TRUE(kernel.install_policy(sample_newpolicy()).ok());
-	auto s = feed.snapshot(false);
+	std::vector<Body> frames;
+	auto s = feed.snapshot(false, [&](Body b) { frames.push_back(std::move(b)); });
 	ASSERT_TRUE(s);
-	ASSERT_EQ(3u, s->frames.size());
-	EXPECT_EQ((SnapshotBegin{0, 0}), std::get<SnapshotBegin>(s->frames[0]));
-	EXPECT_TRUE(std::holds_alternative<ReplayUpdate>(s->frames[1]));
-	EXPECT_TRUE(std::holds_alternative<SnapshotEnd>(s->frames[2]));
+	ASSERT_EQ(3u, frames.size());
+	EXPECT_EQ((SnapshotBegin{0, 0}), std::get<SnapshotBegin>(frames[0]));
+	EXPECT_TRUE(std::holds_alternative<ReplayUpdate>(frames[1]));
+	EXPECT_TRUE(std::holds_alternative<SnapshotEnd>(frames[2]));
 }
 
 TEST_F(ActiveFeedTest, NotificationsComeOutInOrder)

@@ -134,6 +134,7 @@ TEST_F(HelloRefusal, AnyOtherFirstFrameIsRefused)
 	const auto r = refusal(Heartbeat{});
 	ASSERT_TRUE(r);
 	EXPECT_EQ(EPROTO, r->code);
+	EXPECT_EQ("first frame is not a hello", r->context);
 }
 
 TEST_F(HelloRefusal, ANodeNotConfiguredIsRefused)
@@ -154,6 +155,20 @@ TEST_F(HelloRefusal, AConfiguredNodeItsCertificateDoesNotNameIsRefused)
 	EXPECT_NE(std::string::npos, r->context.find("which its certificate does not name"));
 }
 
+// The checks' order: configured first, then the certificate, then the
+// owner of the SAs.
+TEST_F(HelloRefusal, TheFirstOfTwoFaultsIsTheOneNamed)
+{
+	auto r = refusal(hello("gw3"));
+	ASSERT_TRUE(r);
+	EXPECT_NE(std::string::npos, r->context.find("which is not in sync.peer_names"));
+	Hello h = hello("gw4");
+	h.sa_owner = SaOwner::ike;
+	r = refusal(h);
+	ASSERT_TRUE(r);
+	EXPECT_NE(std::string::npos, r->context.find("which its certificate does not name"));
+}
+
 TEST_F(HelloRefusal, AnotherSaOwnerIsRefused)
 {
 	Hello h = hello("gw2");
@@ -161,6 +176,8 @@ TEST_F(HelloRefusal, AnotherSaOwnerIsRefused)
 	const auto r = refusal(h);
 	ASSERT_TRUE(r);
 	EXPECT_EQ(EPROTO, r->code);
+	EXPECT_EQ("node gw2 has another sa_owner than this node: both must say the same",
+		  r->context);
 }
 
 } // namespace

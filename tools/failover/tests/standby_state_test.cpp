@@ -58,11 +58,35 @@ TEST_F(StandbyStateTest, OnlyTheSnapshotsOwnLinkInterruptsIt)
 	standby.link_lost(kLink);
 	EXPECT_FALSE(standby.table().in_progress());
 	EXPECT_FALSE(standby.synced());
-	// Once interrupted, the same link number (reused by a new
-	// connection) interrupts nothing.
-	snapshot(true, kLink + 2);
+	// Once interrupted, the old link's number interrupts nothing: a
+	// snapshot now comes over another.
+	snapshot(false, kLink + 2);
 	standby.link_lost(kLink);
-	EXPECT_TRUE(standby.synced());
+	EXPECT_TRUE(standby.table().in_progress());
+	standby.link_lost(kLink + 2);
+	EXPECT_FALSE(standby.table().in_progress());
+}
+
+// Numbers and a Release from elsewhere (a standby peer's link) leave the
+// snapshot's link as it is.
+TEST_F(StandbyStateTest, FramesFromAnotherLinkLeaveTheSnapshotsLink)
+{
+	snapshot(false);
+	replay::SaId id = sa_id_of(sample_newsa(0x2001));
+	apply(ReplayUpdate{id, std::nullopt, numbers(50, 60), 1}, kLink + 1);
+	apply(Release{2}, kLink + 1);
+	standby.link_lost(kLink + 1);
+	EXPECT_TRUE(standby.table().in_progress());
+}
+
+TEST_F(StandbyStateTest, ATakeoverStopsASnapshotInProgress)
+{
+	snapshot(false);
+	standby.stop_snapshot();
+	EXPECT_FALSE(standby.table().in_progress());
+	EXPECT_FALSE(standby.synced());
+	// Its SA joined the view (ShadowTable::interrupt).
+	EXPECT_EQ(1u, standby.view().sas.size());
 }
 
 TEST_F(StandbyStateTest, NumbersMoveTheViewForward)
@@ -87,9 +111,11 @@ TEST_F(StandbyStateTest, AReleaseCountsForItsAgeOnly)
 TEST_F(StandbyStateTest, ANewSnapshotOrANewRoleSpendsARelease)
 {
 	apply(Release{3});
+	ASSERT_TRUE(standby.released());
 	snapshot(false);
 	EXPECT_FALSE(standby.released());
 	apply(Release{4});
+	ASSERT_TRUE(standby.released());
 	standby.reset();
 	EXPECT_FALSE(standby.released());
 }
