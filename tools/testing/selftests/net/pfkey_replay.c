@@ -170,7 +170,6 @@ static int add_policies(const char *ns, const char *me, const char *peer)
 
 FIXTURE_SETUP(sa)
 {
-	const char *ns[] = { NS1, NS2 };
 	union {
 		struct sockaddr_in v4;
 		struct sockaddr_in6 v6;
@@ -186,7 +185,7 @@ FIXTURE_SETUP(sa)
 
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, sh("ip -n %s xfrm state flush && ip -n %s xfrm policy flush",
-				ns[i], ns[i]));
+				ns_name(i + 1), ns_name(i + 1)));
 
 	self->req1 = pfkey_open(NS1);
 	self->req2 = pfkey_open(NS2);
@@ -217,10 +216,10 @@ FIXTURE_SETUP(sa)
 						  SPI_IN, self->env.a2, self->env.a1,
 						  0, 0));
 		} else {
-			ASSERT_EQ(0, ip_add_sa(ns[i], variant->gcm,
+			ASSERT_EQ(0, ip_add_sa(ns_name(i + 1), variant->gcm,
 					       variant->mode, SPI_OUT,
 					       self->env.a1, self->env.a2));
-			ASSERT_EQ(0, ip_add_sa(ns[i], variant->gcm,
+			ASSERT_EQ(0, ip_add_sa(ns_name(i + 1), variant->gcm,
 					       variant->mode, SPI_IN,
 					       self->env.a2, self->env.a1));
 		}
