@@ -125,7 +125,8 @@ Result<Config> load_config(const std::string &path)
 		// takes a reference to find()'s result as dangling.
 		const toml::value sync = toml::find(root, "sync");
 		if (auto k = unknown_key(sync, {"listen", "peers", "certificate", "key", "ca",
-						"heartbeat_ms", "handover_timeout_ms", "peer_names"}))
+						"psk_file", "heartbeat_ms", "handover_timeout_ms",
+						"peer_names"}))
 			return invalid(path, "unknown key sync." + *k);
 		auto listen = parse_endpoint(toml::find<std::string>(sync, "listen"));
 		if (!listen)
@@ -144,9 +145,14 @@ Result<Config> load_config(const std::string &path)
 			if (!valid_node_name(name) || name == c.node)
 				return invalid(path, "sync.peer_names: not a node name, or this node's: " +
 							     name.substr(0, 64));
-		c.certificate = toml::find<std::string>(sync, "certificate");
-		c.key = toml::find<std::string>(sync, "key");
-		c.ca = toml::find<std::string>(sync, "ca");
+		c.psk_file = get_or<std::string>(sync, "psk_file", "");
+		c.certificate = get_or<std::string>(sync, "certificate", "");
+		c.key = get_or<std::string>(sync, "key", "");
+		c.ca = get_or<std::string>(sync, "ca", "");
+		const bool all_pki = !c.certificate.empty() && !c.key.empty() && !c.ca.empty();
+		const bool any_pki = !c.certificate.empty() || !c.key.empty() || !c.ca.empty();
+		if (c.psk_file.empty() ? !all_pki : any_pki)
+			return invalid(path, "sync: certificate, key and ca, or psk_file alone");
 		const auto heartbeat = get_or<std::int64_t>(sync, "heartbeat_ms", 500);
 		if (heartbeat < 10 || heartbeat > 60000)
 			return invalid(path, "sync.heartbeat_ms: 10 to 60000");

@@ -46,6 +46,11 @@ struct Config {
 	Endpoint listen;
 	std::vector<Endpoint> peers;
 	std::string certificate, key, ca;
+	// Instead of certificate, key and ca: a file with a TLS 1.3 external
+	// PSK (32 to 64 bytes, hex), shared by the nodes of a pair. Each
+	// node's identity is its name; a node that holds the key can claim
+	// any name of peer_names, so one key per pair.
+	std::string psk_file;
 	// The names the other nodes' certificates must carry (subjectAltName
 	// DNS, or CN without one) and their Hellos must give: the CA alone
 	// is not the trust boundary.

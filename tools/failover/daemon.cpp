@@ -271,7 +271,7 @@ Result<std::monostate> DaemonImpl::handle(Link &l, Body body)
 {
 	if (!l.hello_received) {
 		if (auto refused = hello_refusal(body, cfg_, [&](const std::string &node) {
-			    return l.conn.peer_certificate_names(node);
+			    return l.conn.peer_is(node);
 		    }))
 			return *refused;
 		const auto *hello = std::get_if<Hello>(&body);

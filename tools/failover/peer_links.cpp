@@ -79,7 +79,7 @@ void Dialer::reset(Clock::time_point now)
 }
 
 std::optional<Error> hello_refusal(const Body &first, const Config &cfg,
-				   const std::function<bool(const std::string &)> &certificate_names)
+				   const std::function<bool(const std::string &)> &peer_is)
 {
 	const auto *hello = std::get_if<Hello>(&first);
 	if (!hello)
@@ -87,9 +87,9 @@ std::optional<Error> hello_refusal(const Body &first, const Config &cfg,
 	if (std::find(cfg.peer_names.begin(), cfg.peer_names.end(), hello->node) ==
 	    cfg.peer_names.end())
 		return Error{EACCES, "hello from node " + hello->node + ", which is not in sync.peer_names"};
-	if (!certificate_names(hello->node))
-		return Error{EACCES,
-			     "hello from node " + hello->node + ", which its certificate does not name"};
+	if (!peer_is(hello->node))
+		return Error{EACCES, "hello from node " + hello->node +
+					     ", which its certificate or PSK identity does not name"};
 	if (hello->sa_owner != cfg.sa_owner)
 		return Error{EPROTO, "node " + hello->node +
 					     " has another sa_owner than this node: both must say the same"};

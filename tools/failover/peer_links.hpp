@@ -67,13 +67,13 @@ private:
 bool has_own_link(const std::vector<Link> &links);
 
 // Why a link's first frame is refused; nullopt when it is not. It must
-// be a Hello from a node of sync.peer_names whose certificate names it
-// (@certificate_names: one peer's certificate cannot speak for another
-// configured node), with this node's sa_owner (a node mirroring tables
-// onto one whose IKE daemon owns them would delete or block that daemon's
-// policies).
+// be a Hello from a node of sync.peer_names that the peer proved to be
+// (@peer_is: Connection::peer_is; one peer's certificate cannot speak
+// for another configured node), with this node's sa_owner (a node
+// mirroring tables onto one whose IKE daemon owns them would delete or
+// block that daemon's policies).
 std::optional<Error> hello_refusal(const Body &first, const Config &cfg,
-				   const std::function<bool(const std::string &)> &certificate_names);
+				   const std::function<bool(const std::string &)> &peer_is);
 
 // One link per node (keeps_newer_link): @l, which just said Hello as
 // @node, against the other links of @links to that node. EALREADY when

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "tls.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <memory>
@@ -37,14 +39,149 @@ void TlsContext::Free::operator()(SSL_CTX *ctx) const
 	SSL_CTX_free(ctx);
 }
 
-Result<TlsContext> TlsContext::create(const Config &config, bool server)
-{
-	TlsContext t;
-	t.ctx_.reset(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()));
-	SSL_CTX *ctx = t.ctx_.get();
+namespace {
 
-	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
-		return Error{EPROTO, "TLS context: " + tls_errors()};
+// The identity a server took with the PSK, kept with its SSL.
+int accepted_identity_index()
+{
+	static const int index = SSL_get_ex_new_index(
+		0, nullptr, nullptr, nullptr,
+		[](void *, void *identity, CRYPTO_EX_DATA *, int, long, void *) {
+			delete static_cast<std::string *>(identity);
+		});
+	return index;
+}
+
+const Psk *psk_of(SSL *ssl)
+{
+	return static_cast<const Psk *>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+}
+
+// A session that stands for the external PSK: TLS 1.3, AES-128-GCM with
+// SHA-256 (the one suite a PSK context offers).
+SSL_SESSION *psk_session(SSL *ssl, const Bytes &key)
+{
+	static const unsigned char aes_128_gcm_sha256[] = {0x13, 0x01};
+	const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, aes_128_gcm_sha256);
+	SSL_SESSION *session = cipher ? SSL_SESSION_new() : nullptr;
+
+	if (session && SSL_SESSION_set1_master_key(session, key.data(), key.size()) == 1 &&
+	    SSL_SESSION_set_cipher(session, cipher) == 1 &&
+	    SSL_SESSION_set_protocol_version(session, TLS1_3_VERSION) == 1)
+		return session;
+	SSL_SESSION_free(session);
+	return nullptr;
+}
+
+// Client: offers the PSK under this node's name.
+int use_psk_session(SSL *ssl, const EVP_MD *md, const unsigned char **id, std::size_t *idlen,
+		    SSL_SESSION **session)
+{
+	const Psk *psk = psk_of(ssl);
+	*session = psk_session(ssl, psk->key);
+	if (!*session)
+		return 0;
+	if (md && md != SSL_CIPHER_get_handshake_digest(SSL_SESSION_get0_cipher(*session))) {
+		SSL_SESSION_free(*session);
+		*session = nullptr;
+		return 1;
+	}
+	*id = reinterpret_cast<const unsigned char *>(psk->identity.data());
+	*idlen = psk->identity.size();
+	return 1;
+}
+
+// Server: takes the PSK from a configured peer's name only; for any other
+// there is no PSK, and with no certificate either, no handshake.
+int find_psk_session(SSL *ssl, const unsigned char *id, std::size_t idlen,
+		     SSL_SESSION **session)
+{
+	const Psk *psk = psk_of(ssl);
+	const std::string identity(reinterpret_cast<const char *>(id), idlen);
+
+	*session = nullptr;
+	if (std::find(psk->peers.begin(), psk->peers.end(), identity) == psk->peers.end())
+		return 1;
+	*session = psk_session(ssl, psk->key);
+	if (!*session)
+		return 0;
+	delete static_cast<std::string *>(SSL_get_ex_data(ssl, accepted_identity_index()));
+	SSL_set_ex_data(ssl, accepted_identity_index(), new std::string(identity));
+	return 1;
+}
+
+int hex_digit(std::uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+} // namespace
+
+Result<Bytes> load_psk(const std::string &path)
+{
+	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return Error{errno, "PSK file " + path};
+	struct stat st;
+	Bytes text(1024);
+	const bool shared = ::fstat(fd, &st) == 0 && (st.st_mode & 077);
+	const ssize_t n = shared ? 0 : ::read(fd, text.data(), text.size());
+	const int err = errno;
+	::close(fd);
+	if (shared)
+		return Error{EACCES, "PSK file " + path + ": others than its owner may read it " +
+					     "(chmod 600)"};
+	if (n < 0)
+		return Error{err, "PSK file " + path};
+	text.resize(static_cast<std::size_t>(n));
+	auto blank = [](std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+	while (!text.empty() && blank(text.back()))
+		text.pop_back();
+	std::size_t i = 0;
+	while (i < text.size() && blank(text[i]))
+		i++;
+	Bytes key;
+	for (; i + 1 < text.size(); i += 2) {
+		const int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
+		if (hi < 0 || lo < 0)
+			break;
+		key.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
+	}
+	if (i != text.size() || key.size() < 32 || key.size() > 64)
+		return Error{EINVAL, "PSK file " + path + ": not 32 to 64 bytes as hex digits"};
+	return key;
+}
+
+Result<std::monostate> TlsContext::use_psk(const Config &config, bool server)
+{
+	SSL_CTX *ctx = ctx_.get();
+	auto key = load_psk(config.psk_file);
+	if (!key)
+		return key.error();
+	psk_ = std::make_unique<Psk>(Psk{std::move(*key), config.node, config.peer_names});
+	// The key stands for both ends: no certificates, one suite.
+	if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") != 1 ||
+	    SSL_CTX_set_app_data(ctx, psk_.get()) != 1)
+		return Error{EPROTO, "TLS PSK context: " + tls_errors()};
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+	if (server) {
+		SSL_CTX_set_psk_find_session_callback(ctx, find_psk_session);
+		SSL_CTX_set_num_tickets(ctx, 0);
+	} else {
+		SSL_CTX_set_psk_use_session_callback(ctx, use_psk_session);
+	}
+	return std::monostate{};
+}
+
+Result<std::monostate> TlsContext::use_certificates(const Config &config)
+{
+	SSL_CTX *ctx = ctx_.get();
 	if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate.c_str()) != 1)
 		return Error{EINVAL, "certificate " + config.certificate + ": " + tls_errors()};
 	if (SSL_CTX_use_PrivateKey_file(ctx, config.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
@@ -61,6 +198,21 @@ Result<TlsContext> TlsContext::create(const Config &config, bool server)
 	for (const auto &name : config.peer_names)
 		if (X509_VERIFY_PARAM_add1_host(param, name.c_str(), name.size()) != 1)
 			return Error{EINVAL, "peer name " + name + ": " + tls_errors()};
+	return std::monostate{};
+}
+
+Result<TlsContext> TlsContext::create(const Config &config, bool server)
+{
+	TlsContext t;
+	t.ctx_.reset(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()));
+	SSL_CTX *ctx = t.ctx_.get();
+
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
+		return Error{EPROTO, "TLS context: " + tls_errors()};
+	auto used = config.psk_file.empty() ? t.use_certificates(config)
+					    : t.use_psk(config, server);
+	if (!used)
+		return used.error();
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	return t;
@@ -303,9 +455,21 @@ Result<std::monostate> Connection::progress(short revents)
 	return write_all();
 }
 
-bool Connection::peer_certificate_names(const std::string &node) const
+bool Connection::peer_is(const std::string &node) const
 {
-	if (!established_ || !ssl_ || SSL_get_verify_result(ssl_) != X509_V_OK)
+	if (!established_ || !ssl_)
+		return false;
+	if (psk_of(ssl_)) {
+		// Established on the PSK, not on anything else.
+		if (!SSL_session_reused(ssl_))
+			return false;
+		if (!SSL_is_server(ssl_))
+			return true;
+		const auto *identity = static_cast<const std::string *>(
+			SSL_get_ex_data(ssl_, accepted_identity_index()));
+		return identity && *identity == node;
+	}
+	if (SSL_get_verify_result(ssl_) != X509_V_OK)
 		return false;
 	X509 *cert = SSL_get0_peer_certificate(ssl_);
 	return cert && X509_check_host(cert, node.data(), node.size(),

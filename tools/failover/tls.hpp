@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The sync channel's transport: TCP with TLS 1.3 only, both ends showing a
-// certificate of the configured CA, non-blocking for one poll() loop.
+// certificate of the configured CA (or both holding the pair's external
+// PSK), non-blocking for one poll() loop.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config.hpp"
 #include "frame.hpp"
@@ -17,6 +19,19 @@ typedef struct ssl_st SSL;
 
 namespace failover {
 
+// A TLS 1.3 external PSK: the key, this node's identity (its name) and the
+// identities a server takes (the peers' names).
+struct Psk {
+	Bytes key;
+	std::string identity;
+	std::vector<std::string> peers;
+};
+
+// The key of a PSK file: 32 to 64 bytes as hex digits (`openssl rand -hex
+// 32`), blanks and a newline around them allowed. EACCES for a file that
+// others than its owner may read.
+Result<Bytes> load_psk(const std::string &path);
+
 class TlsContext {
 public:
 	// A server context when @server, a client one otherwise.
@@ -24,10 +39,16 @@ public:
 	SSL_CTX *get() const { return ctx_.get(); }
 
 private:
+	Result<std::monostate> use_certificates(const Config &config);
+	Result<std::monostate> use_psk(const Config &config, bool server);
+
 	struct Free {
 		void operator()(SSL_CTX *ctx) const;
 	};
 	std::unique_ptr<SSL_CTX, Free> ctx_;
+	// The callbacks' data (a PSK context): on the heap, so that the
+	// context may move.
+	std::unique_ptr<Psk> psk_;
 };
 
 class Connection {
@@ -50,9 +71,12 @@ public:
 	// for frames that sit decoded but unhandled.
 	Result<std::monostate> flush();
 	bool established() const { return established_; }
-	// Whether the peer's certificate, verified in the handshake, names
-	// @node (subjectAltName DNS, or CN without one).
-	bool peer_certificate_names(const std::string &node) const;
+	// Whether the peer proved it is @node: its certificate, verified in
+	// the handshake, names it (subjectAltName DNS, or CN without one); or,
+	// with a PSK, it is the identity the client gave with the key. A
+	// client's PSK peer is any holder of the key (TLS gives no server
+	// identity): true once the PSK was used.
+	bool peer_is(const std::string &node) const;
 	// Bytes wait in the socket: the peer spoke, and this side has not
 	// read it yet.
 	bool unread() const;

@@ -67,6 +67,25 @@ msecs = 5
 	EXPECT_EQ((replay::ReplayThresh{50, 0}), c->thresh_for(id));
 }
 
+// The sync channel's keys: certificates, or a PSK, never both.
+TEST_F(ConfigFile, CertificatesOrAPskAlone)
+{
+	const std::string head = "node = \"gw1\"\n[sync]\nlisten = \"10.0.0.1:7500\"\n"
+				 "peer_names = [\"gw2\"]\n";
+	auto psk = load(head + "psk_file = \"/etc/safailover/pair.psk\"\n");
+	ASSERT_TRUE(psk.ok()) << psk.error().context;
+	EXPECT_EQ("/etc/safailover/pair.psk", psk->psk_file);
+	EXPECT_TRUE(psk->certificate.empty());
+	for (const std::string &keys :
+	     {std::string("psk_file = \"p\"\ncertificate = \"a.crt\"\n"),
+	      std::string("certificate = \"a.crt\"\nkey = \"a.key\"\n"), std::string("")}) {
+		auto c = load(head + keys);
+		ASSERT_FALSE(c.ok()) << keys;
+		EXPECT_NE(std::string::npos,
+			  c.error().context.find("certificate, key and ca, or psk_file alone"));
+	}
+}
+
 TEST_F(ConfigFile, SasOwnedByAnIkeDaemon)
 {
 	auto c = load(std::string("sa_owner = \"ike\"\n") + kMinimal);

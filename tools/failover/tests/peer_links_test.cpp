@@ -152,7 +152,7 @@ TEST_F(HelloRefusal, AConfiguredNodeItsCertificateDoesNotNameIsRefused)
 	const auto r = refusal(hello("gw4"));
 	ASSERT_TRUE(r);
 	EXPECT_EQ(EACCES, r->code);
-	EXPECT_NE(std::string::npos, r->context.find("which its certificate does not name"));
+	EXPECT_NE(std::string::npos, r->context.find("which its certificate or PSK identity does not name"));
 }
 
 // The checks' order: configured first, then the certificate, then the
@@ -166,7 +166,7 @@ TEST_F(HelloRefusal, TheFirstOfTwoFaultsIsTheOneNamed)
 	h.sa_owner = SaOwner::ike;
 	r = refusal(h);
 	ASSERT_TRUE(r);
-	EXPECT_NE(std::string::npos, r->context.find("which its certificate does not name"));
+	EXPECT_NE(std::string::npos, r->context.find("which its certificate or PSK identity does not name"));
 }
 
 TEST_F(HelloRefusal, AnotherSaOwnerIsRefused)

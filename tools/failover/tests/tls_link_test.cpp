@@ -7,7 +7,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "sync_link.hpp"
 #include "test_pki.hpp"
@@ -100,11 +104,11 @@ TEST_F(TlsLink, FramesReachThePeer)
 // A Hello's node name must be one the peer's certificate carries.
 TEST_F(TlsLink, EachEndKnowsWhichNamesThePeersCertificateCarries)
 {
-	EXPECT_TRUE(server_->conn.peer_certificate_names("client"));
-	EXPECT_FALSE(server_->conn.peer_certificate_names("server"));
-	EXPECT_FALSE(server_->conn.peer_certificate_names("clien"));
-	EXPECT_TRUE(client_->conn.peer_certificate_names("server"));
-	EXPECT_FALSE(client_->conn.peer_certificate_names("client"));
+	EXPECT_TRUE(server_->conn.peer_is("client"));
+	EXPECT_FALSE(server_->conn.peer_is("server"));
+	EXPECT_FALSE(server_->conn.peer_is("clien"));
+	EXPECT_TRUE(client_->conn.peer_is("server"));
+	EXPECT_FALSE(client_->conn.peer_is("client"));
 }
 
 // A link that answers (its Hello, an ack) flushes while the peer's next
@@ -130,6 +134,126 @@ TEST_F(TlsLink, FramesArrivingDuringAFlushStillWakePoll)
 	ASSERT_TRUE(first && *first && second && *second);
 	EXPECT_TRUE(std::holds_alternative<Hello>(**first));
 	EXPECT_TRUE(std::holds_alternative<Heartbeat>(**second));
+}
+
+// A pair on a TLS 1.3 external PSK (sync.psk_file) instead of
+// certificates.
+class PskLink : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		char tmpl[] = "/tmp/failover-psk-XXXXXX";
+		ASSERT_NE(nullptr, ::mkdtemp(tmpl));
+		dir_ = tmpl;
+		key_ = write_key("pair.psk", std::string(64, 'a'), 0600);
+	}
+	void TearDown() override { std::filesystem::remove_all(dir_); }
+
+	std::string write_key(const std::string &name, const std::string &text, mode_t mode)
+	{
+		const std::string path = dir_ + "/" + name;
+		std::ofstream(path) << text << "\n";
+		::chmod(path.c_str(), mode);
+		return path;
+	}
+	static Config node(const std::string &name, const std::string &peer, const std::string &key)
+	{
+		Config c;
+		c.node = name;
+		c.peer_names = {peer};
+		c.psk_file = key;
+		return c;
+	}
+	// Whether @client and @server get through a handshake on loopback
+	// within 5 s; the server's end in @server_end when they do.
+	bool handshake(const Config &server, const Config &client,
+		       std::optional<Connection> *server_end = nullptr)
+	{
+		auto server_ctx = TlsContext::create(server, true);
+		auto client_ctx = TlsContext::create(client, false);
+		EXPECT_TRUE(server_ctx && client_ctx);
+		if (!server_ctx || !client_ctx)
+			return false;
+		const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sockaddr_in at{};
+		at.sin_family = AF_INET;
+		at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof(at);
+		EXPECT_EQ(0, ::bind(listener, reinterpret_cast<sockaddr *>(&at), sizeof(at)));
+		EXPECT_EQ(0, ::listen(listener, 1));
+		EXPECT_EQ(0, ::getsockname(listener, reinterpret_cast<sockaddr *>(&at), &len));
+		auto c = Connection::connect(*client_ctx, Endpoint{"127.0.0.1", ntohs(at.sin_port)});
+		const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+		::close(listener);
+		if (!c || fd < 0)
+			return false;
+		auto s = Connection::accept(*server_ctx, fd);
+		if (!s)
+			return false;
+		const auto deadline = Link::Clock::now() + 5s;
+		while (!(c->established() && s->established())) {
+			if (Link::Clock::now() > deadline)
+				return false;
+			pollfd p[2] = {{c->fd(), c->poll_events(), 0}, {s->fd(), s->poll_events(), 0}};
+			if (::poll(p, 2, 100) < 0)
+				return false;
+			if (p[0].revents && !c->progress(p[0].revents))
+				return false;
+			if (p[1].revents && !s->progress(p[1].revents))
+				return false;
+		}
+		EXPECT_TRUE(c->peer_is("server")) << "a client's PSK peer is any holder of the key";
+		if (server_end)
+			server_end->emplace(std::move(*s));
+		return true;
+	}
+
+	std::string dir_, key_;
+};
+
+TEST_F(PskLink, ThePairsKeyMakesALink)
+{
+	std::optional<Connection> server_end;
+	ASSERT_TRUE(handshake(node("server", "client", key_), node("client", "server", key_),
+			      &server_end));
+	// The server knows the client by the identity it gave with the key.
+	EXPECT_TRUE(server_end->peer_is("client"));
+	EXPECT_FALSE(server_end->peer_is("server"));
+}
+
+TEST_F(PskLink, AnotherKeyMakesNone)
+{
+	const auto other = write_key("other.psk", std::string(64, 'b'), 0600);
+	EXPECT_FALSE(handshake(node("server", "client", key_), node("client", "server", other)));
+}
+
+// A client whose name the server does not list gets no key, and with no
+// certificate to fall back on, no link.
+TEST_F(PskLink, AnIdentityNotConfiguredMakesNone)
+{
+	EXPECT_FALSE(handshake(node("server", "client", key_), node("stranger", "server", key_)));
+}
+
+TEST_F(PskLink, AKeyFileOthersMayReadIsRefused)
+{
+	const auto shared = write_key("shared.psk", std::string(64, 'a'), 0644);
+	auto key = load_psk(shared);
+	ASSERT_FALSE(key);
+	EXPECT_EQ(EACCES, key.error().code);
+	EXPECT_FALSE(TlsContext::create(node("server", "client", shared), true));
+}
+
+TEST_F(PskLink, AKeyFileMustHoldThirtyTwoToSixtyFourBytesOfHex)
+{
+	EXPECT_TRUE(load_psk(key_));
+	EXPECT_EQ(32u, load_psk(key_)->size());
+	for (const std::string &text : {std::string(62, 'a'), std::string(130, 'a'),
+					std::string(63, 'a') + "g", std::string("")}) {
+		auto key = load_psk(write_key("bad.psk", text, 0600));
+		ASSERT_FALSE(key) << text;
+		EXPECT_EQ(EINVAL, key.error().code);
+	}
+	EXPECT_EQ(ENOENT, load_psk(dir_ + "/none.psk").error().code);
 }
 
 } // namespace

@@ -295,7 +295,7 @@ config gw4 standby 10.2.0.2 10.2.0.1 gw2
 sed -i "s|$work/gw4.sock|$work/gw4-ctl.sock|; s|127.0.0.1:9477|127.0.0.1:9480|; s|^listen = \"10.2.0.2:7500\"|listen = \"10.2.0.2:7503\"|" $work/gw4.toml
 timeout 60 $ip netns exec gw2 $safailover run --config $work/gw4.toml 2>$work/gw4.log &
 gw4=$!
-check hello_name_bound_to_certificate wait_until 30 grep -q 'hello from node gw4, which its certificate does not name' $work/gw1.log
+check hello_name_bound_to_certificate wait_until 30 grep -q 'hello from node gw4, which its certificate or PSK identity does not name' $work/gw1.log
 kill $gw4 2>/dev/null
 wait $gw4
 check hello_of_another_name_gets_nothing sh -c "! grep -q 'event=synced' $work/gw4.log"
