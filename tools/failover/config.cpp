@@ -153,6 +153,9 @@ Result<Config> load_config(const std::string &path)
 		const bool any_pki = !c.certificate.empty() || !c.key.empty() || !c.ca.empty();
 		if (c.psk_file.empty() ? !all_pki : any_pki)
 			return invalid(path, "sync: certificate, key and ca, or psk_file alone");
+		// A shared key cannot tell its holders apart.
+		if (!c.psk_file.empty() && c.peer_names.size() != 1)
+			return invalid(path, "sync.psk_file: one key per pair, so one peer name");
 		const auto heartbeat = get_or<std::int64_t>(sync, "heartbeat_ms", 500);
 		if (heartbeat < 10 || heartbeat > 60000)
 			return invalid(path, "sync.heartbeat_ms: 10 to 60000");

@@ -52,9 +52,21 @@ int accepted_identity_index()
 	return index;
 }
 
+// A PSK context's key and names, owned by the SSL_CTX: a connection
+// (which holds a reference on its SSL_CTX) may outlive the TlsContext.
+int psk_index()
+{
+	static const int index = SSL_CTX_get_ex_new_index(
+		0, nullptr, nullptr, nullptr,
+		[](void *, void *psk, CRYPTO_EX_DATA *, int, long, void *) {
+			delete static_cast<Psk *>(psk);
+		});
+	return index;
+}
+
 const Psk *psk_of(SSL *ssl)
 {
-	return static_cast<const Psk *>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+	return static_cast<const Psk *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index()));
 }
 
 // A session that stands for the external PSK: TLS 1.3, AES-128-GCM with
@@ -125,20 +137,25 @@ int hex_digit(std::uint8_t c)
 
 Result<Bytes> load_psk(const std::string &path)
 {
-	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return Error{errno, "PSK file " + path};
 	struct stat st;
-	Bytes text(1024);
-	const bool shared = ::fstat(fd, &st) == 0 && (st.st_mode & 077);
-	const ssize_t n = shared ? 0 : ::read(fd, text.data(), text.size());
+	if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+	    (st.st_mode & 077)) {
+		::close(fd);
+		return Error{EACCES, "PSK file " + path + ": not a regular file of this user's " +
+					     "that only it may read or write (chmod 600)"};
+	}
+	// Bytes are wiped when freed: the key's text too.
+	Bytes text(1025);
+	const ssize_t n = ::read(fd, text.data(), text.size());
 	const int err = errno;
 	::close(fd);
-	if (shared)
-		return Error{EACCES, "PSK file " + path + ": others than its owner may read it " +
-					     "(chmod 600)"};
 	if (n < 0)
 		return Error{err, "PSK file " + path};
+	if (static_cast<std::size_t>(n) == text.size())
+		return Error{EINVAL, "PSK file " + path + ": longer than a key"};
 	text.resize(static_cast<std::size_t>(n));
 	auto blank = [](std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
 	while (!text.empty() && blank(text.back()))
@@ -147,6 +164,7 @@ Result<Bytes> load_psk(const std::string &path)
 	while (i < text.size() && blank(text[i]))
 		i++;
 	Bytes key;
+	key.reserve(text.size() / 2);
 	for (; i + 1 < text.size(); i += 2) {
 		const int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
 		if (hi < 0 || lo < 0)
@@ -164,16 +182,23 @@ Result<std::monostate> TlsContext::use_psk(const Config &config, bool server)
 	auto key = load_psk(config.psk_file);
 	if (!key)
 		return key.error();
-	psk_ = std::make_unique<Psk>(Psk{std::move(*key), config.node, config.peer_names});
-	// The key stands for both ends: no certificates, one suite.
+	auto psk = std::make_unique<Psk>(Psk{std::move(*key), config.node, config.peer_names});
+	// The key stands for both ends: one suite, an ephemeral key exchange
+	// with it (psk_dhe_ke), and no certificate taken: a server that
+	// declines the key and shows one instead is refused.
 	if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") != 1 ||
-	    SSL_CTX_set_app_data(ctx, psk_.get()) != 1)
+	    SSL_CTX_set_ex_data(ctx, psk_index(), psk.get()) != 1)
 		return Error{EPROTO, "TLS PSK context: " + tls_errors()};
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+	psk.release();
+	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
 	if (server) {
+		// With no certificate of its own, a server has nothing but
+		// the key to offer.
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
 		SSL_CTX_set_psk_find_session_callback(ctx, find_psk_session);
 		SSL_CTX_set_num_tickets(ctx, 0);
 	} else {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX *) { return 0; });
 		SSL_CTX_set_psk_use_session_callback(ctx, use_psk_session);
 	}
 	return std::monostate{};
@@ -329,6 +354,8 @@ Result<std::monostate> Connection::handshake()
 {
 	ERR_clear_error();
 	const int rc = SSL_do_handshake(ssl_);
+	if (rc == 1 && psk_of(ssl_) && !SSL_session_reused(ssl_))
+		return Error{EACCES, "TLS with " + peer + ": established without the PSK"};
 	if (rc == 1) {
 		established_ = true;
 		want_write_ = false;

@@ -46,9 +46,6 @@ private:
 		void operator()(SSL_CTX *ctx) const;
 	};
 	std::unique_ptr<SSL_CTX, Free> ctx_;
-	// The callbacks' data (a PSK context): on the heap, so that the
-	// context may move.
-	std::unique_ptr<Psk> psk_;
 };
 
 class Connection {

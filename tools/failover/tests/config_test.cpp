@@ -76,6 +76,10 @@ TEST_F(ConfigFile, CertificatesOrAPskAlone)
 	ASSERT_TRUE(psk.ok()) << psk.error().context;
 	EXPECT_EQ("/etc/safailover/pair.psk", psk->psk_file);
 	EXPECT_TRUE(psk->certificate.empty());
+	auto two = load("node = \"gw1\"\n[sync]\nlisten = \"10.0.0.1:7500\"\n"
+			"peer_names = [\"gw2\", \"gw3\"]\npsk_file = \"p\"\n");
+	ASSERT_FALSE(two.ok());
+	EXPECT_NE(std::string::npos, two.error().context.find("one key per pair"));
 	for (const std::string &keys :
 	     {std::string("psk_file = \"p\"\ncertificate = \"a.crt\"\n"),
 	      std::string("certificate = \"a.crt\"\nkey = \"a.key\"\n"), std::string("")}) {

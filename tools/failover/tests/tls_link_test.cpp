@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <openssl/ssl.h>
+
 #include "sync_link.hpp"
 #include "test_pki.hpp"
 #include "tls.hpp"
@@ -167,13 +169,16 @@ protected:
 	// Whether @client and @server get through a handshake on loopback
 	// within 5 s; the server's end in @server_end when they do.
 	bool handshake(const Config &server, const Config &client,
-		       std::optional<Connection> *server_end = nullptr)
+		       std::optional<Connection> *server_end = nullptr,
+		       bool server_asks_no_certificate = false)
 	{
 		auto server_ctx = TlsContext::create(server, true);
 		auto client_ctx = TlsContext::create(client, false);
 		EXPECT_TRUE(server_ctx && client_ctx);
 		if (!server_ctx || !client_ctx)
 			return false;
+		if (server_asks_no_certificate)
+			SSL_CTX_set_verify(server_ctx->get(), SSL_VERIFY_NONE, nullptr);
 		const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		sockaddr_in at{};
 		at.sin_family = AF_INET;
@@ -197,10 +202,16 @@ protected:
 			pollfd p[2] = {{c->fd(), c->poll_events(), 0}, {s->fd(), s->poll_events(), 0}};
 			if (::poll(p, 2, 100) < 0)
 				return false;
-			if (p[0].revents && !c->progress(p[0].revents))
-				return false;
-			if (p[1].revents && !s->progress(p[1].revents))
-				return false;
+			if (p[0].revents)
+				if (auto r = c->progress(p[0].revents); !r) {
+					last_error_ = r.error().message();
+					return false;
+				}
+			if (p[1].revents)
+				if (auto r = s->progress(p[1].revents); !r) {
+					last_error_ = r.error().message();
+					return false;
+				}
 		}
 		EXPECT_TRUE(c->peer_is("server")) << "a client's PSK peer is any holder of the key";
 		if (server_end)
@@ -209,13 +220,16 @@ protected:
 	}
 
 	std::string dir_, key_;
+	// Why the last handshake failed, for the failure's message.
+	std::string last_error_;
 };
 
 TEST_F(PskLink, ThePairsKeyMakesALink)
 {
 	std::optional<Connection> server_end;
 	ASSERT_TRUE(handshake(node("server", "client", key_), node("client", "server", key_),
-			      &server_end));
+			      &server_end))
+		<< last_error_;
 	// The server knows the client by the identity it gave with the key.
 	EXPECT_TRUE(server_end->peer_is("client"));
 	EXPECT_FALSE(server_end->peer_is("server"));
@@ -234,6 +248,16 @@ TEST_F(PskLink, AnIdentityNotConfiguredMakesNone)
 	EXPECT_FALSE(handshake(node("server", "client", key_), node("stranger", "server", key_)));
 }
 
+// A server that declines the key and shows a certificate instead gets
+// no link, though it asks the client for none.
+TEST_F(PskLink, AServerWithoutTheKeyIsRefusedWhateverItShows)
+{
+	testing::TestPki pki;
+	EXPECT_FALSE(handshake(pki.node("server", "client"), node("client", "server", key_),
+			       nullptr, true));
+	EXPECT_NE(std::string::npos, last_error_.find("certificate")) << last_error_;
+}
+
 TEST_F(PskLink, AKeyFileOthersMayReadIsRefused)
 {
 	const auto shared = write_key("shared.psk", std::string(64, 'a'), 0644);
@@ -245,10 +269,11 @@ TEST_F(PskLink, AKeyFileOthersMayReadIsRefused)
 
 TEST_F(PskLink, AKeyFileMustHoldThirtyTwoToSixtyFourBytesOfHex)
 {
-	EXPECT_TRUE(load_psk(key_));
 	EXPECT_EQ(32u, load_psk(key_)->size());
-	for (const std::string &text : {std::string(62, 'a'), std::string(130, 'a'),
-					std::string(63, 'a') + "g", std::string("")}) {
+	EXPECT_EQ(64u, load_psk(write_key("long.psk", "  " + std::string(128, 'F'), 0600))->size());
+	for (const std::string &text :
+	     {std::string(62, 'a'), std::string(130, 'a'), std::string(63, 'a') + "g",
+	      std::string(65, 'a'), std::string(""), std::string(64, 'a') + std::string(2000, ' ')}) {
 		auto key = load_psk(write_key("bad.psk", text, 0600));
 		ASSERT_FALSE(key) << text;
 		EXPECT_EQ(EINVAL, key.error().code);
