@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -122,17 +123,6 @@ int find_psk_session(SSL *ssl, const unsigned char *id, std::size_t idlen,
 	return 1;
 }
 
-int hex_digit(std::uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 } // namespace
 
 Result<Bytes> load_psk(const std::string &path)
@@ -163,16 +153,17 @@ Result<Bytes> load_psk(const std::string &path)
 	std::size_t i = 0;
 	while (i < text.size() && blank(text[i]))
 		i++;
-	Bytes key;
-	key.reserve(text.size() / 2);
-	for (; i + 1 < text.size(); i += 2) {
-		const int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
-		if (hi < 0 || lo < 0)
-			break;
-		key.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
-	}
-	if (i != text.size() || key.size() < 32 || key.size() > 64)
+	text.push_back(0);
+	// Into a buffer of at most 64 bytes: a longer key does not fit.
+	Bytes key(64);
+	std::size_t len = 0;
+	if (OPENSSL_hexstr2buf_ex(key.data(), key.size(), &len,
+				  reinterpret_cast<const char *>(text.data() + i), '\0') != 1 ||
+	    len < 32) {
+		ERR_clear_error();	// OpenSSL's note of the bad digits
 		return Error{EINVAL, "PSK file " + path + ": not 32 to 64 bytes as hex digits"};
+	}
+	key.resize(len);
 	return key;
 }
 
